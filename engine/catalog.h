@@ -1,0 +1,47 @@
+// The catalog: a B+tree from stream name to stream descriptor (format.h).
+#pragma once
+
+#include "engine/pager.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+namespace klite::catalog {
+
+// The decoded descriptor of one stream.
+struct Descriptor {
+  std::uint64_t id = 0;
+  std::uint32_t index_root = 0;
+  std::uint32_t head = 0;
+  std::uint32_t tail = 0;
+  std::uint32_t tail_offset = 0;
+  std::uint64_t first_key = 1;
+  std::uint64_t next_key = 1;
+  std::uint64_t bytes = 0;
+  std::uint64_t first_ts = 0;
+  std::uint64_t last_ts = 0;
+  std::uint64_t created = 0;
+  std::uint64_t max_age = 0;
+  std::uint64_t max_bytes = 0;
+  std::uint64_t max_records = 0;
+  std::uint32_t data_pages = 0;
+
+  std::uint64_t records() const noexcept { return next_key - first_key; }
+};
+
+// Throws InvalidArgument unless `name` is 1..kMaxStreamNameSize bytes of
+// [A-Za-z0-9_.-] starting with a letter or '_'.
+void check_name(std::string_view name);
+
+// The descriptor of `name`, or nullopt. Throws Corrupt on a bad entry.
+std::optional<Descriptor> find(const Pages& pages, std::string_view name);
+// Calls fn for every stream in name order.
+void each(const Pages& pages,
+          const std::function<void(std::string_view, const Descriptor&)>& fn);
+
+void put(Writer& w, std::string_view name, const Descriptor& d);
+void erase(Writer& w, std::string_view name);
+
+} // namespace klite::catalog

@@ -1,0 +1,417 @@
+#include "engine/chain.h"
+
+#include "engine/btree.h"
+#include "engine/coding.h"
+#include "engine/crc32c.h"
+#include "engine/errors.h"
+#include "engine/format.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace klite::chain {
+
+namespace fmt = format;
+namespace dp = format::data;
+using namespace coding;
+
+namespace {
+
+// Largest body a valid record can have: value, headers and their length.
+constexpr std::uint64_t kMaxBody = kMaxValueSize + kMaxHeadersSize + 10;
+
+std::string index_key(std::uint64_t key) {
+  std::string k(8, '\0');
+  put_u64_be(reinterpret_cast<std::uint8_t*>(k.data()), key);
+  return k;
+}
+
+std::uint32_t record_crc_start(std::uint64_t key, std::uint64_t ts) {
+  std::uint8_t kt[16];
+  put_u64(kt, key);
+  put_u64(kt + 8, ts);
+  return crc32c::value(kt, sizeof kt);
+}
+
+// The fixed part of a record: where it is and what its header says.
+struct RecordHeader {
+  std::uint64_t body_len;
+  std::uint64_t ts_flags;
+  std::uint32_t crc;
+  std::uint32_t size; // bytes of the header itself
+};
+
+bool parse_header(const std::uint8_t* p, std::uint32_t off,
+                  std::uint32_t end, RecordHeader& h) {
+  std::size_t n1 = get_varint(p + off, p + end, h.body_len);
+  if (n1 == 0)
+    return false;
+  std::size_t n2 = get_varint(p + off + n1, p + end, h.ts_flags);
+  if (n2 == 0 || off + n1 + n2 + 4 > end || h.body_len > kMaxBody)
+    return false;
+  h.crc = get_u32(p + off + n1 + n2);
+  h.size = static_cast<std::uint32_t>(n1 + n2 + 4);
+  return true;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Reader
+
+void Reader::corrupt(std::uint32_t pgno, const std::string& what) const {
+  throw_corrupt(pages_.path(), pgno, what);
+}
+
+bool Reader::enter(std::uint32_t pgno) {
+  const std::uint8_t* p = pages_.get(pgno);
+  const std::uint32_t ps = pages_.page_size();
+  if (p[dp::kType] != fmt::kDataPage)
+    corrupt(pgno, "expected a data page, found type " +
+                      std::to_string(p[dp::kType]));
+  std::uint32_t start = dp::kHeaderSize + get_u16(p + dp::kCont);
+  std::uint32_t end =
+      pgno == d_.tail ? d_.tail_offset : std::uint32_t{get_u16(p + dp::kEnd)};
+  if (end > ps || start > std::max<std::uint32_t>(end, dp::kHeaderSize))
+    corrupt(pgno, "data page bounds out of range");
+  page_ = pgno;
+  page_first_key_ = get_u64(p + dp::kFirstKey);
+  starts_.clear();
+  std::uint64_t ts = get_u64(p + dp::kBaseTs);
+  for (std::uint32_t off = start; off < end;) {
+    RecordHeader h;
+    if (!parse_header(p, off, end, h))
+      corrupt(pgno, "bad record header at offset " + std::to_string(off));
+    ts += h.ts_flags >> 1;
+    starts_.push_back(Start{off, ts});
+    std::uint64_t next = std::uint64_t{off} + h.size + h.body_len;
+    if (next > ps) { // continues on the next pages: must be the last here
+      if (end != ps || pgno == d_.tail)
+        corrupt(pgno, "record at offset " + std::to_string(off) +
+                          " runs past the end of the chain");
+      break;
+    }
+    if (next > end)
+      corrupt(pgno, "record at offset " + std::to_string(off) +
+                        " runs past the end of the page's data");
+    off = static_cast<std::uint32_t>(next);
+  }
+  return !starts_.empty();
+}
+
+bool Reader::load(std::size_t idx) {
+  idx_ = idx;
+  const std::uint64_t key = page_first_key_ + idx;
+  if (key < d_.first_key || key >= d_.next_key)
+    return invalid();
+  const std::uint8_t* p = pages_.get(page_);
+  const std::uint32_t ps = pages_.page_size();
+  const Start& s = starts_[idx];
+  RecordHeader h;
+  parse_header(p, s.off, ps, h); // parsed once already in enter()
+  const std::uint32_t body = s.off + h.size;
+  std::string_view bytes;
+  if (body + h.body_len <= ps) {
+    bytes = {reinterpret_cast<const char*>(p + body),
+             static_cast<std::size_t>(h.body_len)};
+  } else {
+    buf_.resize(h.body_len);
+    std::size_t have = ps - body;
+    std::memcpy(buf_.data(), p + body, have);
+    std::uint32_t pg = page_;
+    const std::uint8_t* q = p;
+    for (std::uint32_t hops = 0; have < h.body_len; ++hops) {
+      if (pg == d_.tail || hops > d_.data_pages)
+        corrupt(page_, "record " + std::to_string(key) +
+                           " runs past the end of the chain");
+      std::uint32_t next = get_u32(q + dp::kNext);
+      q = pages_.get(next);
+      std::size_t want = std::min<std::uint64_t>(h.body_len - have,
+                                                 ps - dp::kHeaderSize);
+      if (q[dp::kType] != fmt::kDataPage || get_u16(q + dp::kCont) != want ||
+          get_u32(q + dp::kPrev) != pg)
+        corrupt(next, "continuation of record " + std::to_string(key) +
+                          " does not match");
+      std::memcpy(buf_.data() + have, q + dp::kHeaderSize, want);
+      have += want;
+      pg = next;
+    }
+    bytes = buf_;
+  }
+  if (verify_) {
+    std::uint32_t crc = record_crc_start(key, s.ts);
+    crc = crc32c::extend(crc, p + s.off, h.size - 4);
+    crc = crc32c::extend(crc, bytes.data(), bytes.size());
+    if (crc != h.crc)
+      corrupt(page_, "record " + std::to_string(key) + " checksum mismatch");
+  }
+  rec_.key = key;
+  rec_.timestamp = s.ts;
+  rec_.raw_headers = {};
+  if (h.ts_flags & 1) {
+    std::uint64_t len;
+    auto b = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    std::size_t n = get_varint(b, b + bytes.size(), len);
+    if (n == 0 || len > bytes.size() - n)
+      corrupt(page_, "record " + std::to_string(key) + " has a bad header block");
+    rec_.raw_headers = bytes.substr(n, len);
+    bytes.remove_prefix(n + len);
+  }
+  rec_.value = bytes;
+  return valid_ = true;
+}
+
+bool Reader::seek(std::uint64_t key) {
+  key = std::max(key, d_.first_key);
+  if (key >= d_.next_key)
+    return invalid();
+  auto e = btree::floor(pages_, d_.index_root, index_key(key));
+  if (!e || e->second.size() != 4)
+    corrupt(d_.index_root, "key index has no entry for key " +
+                               std::to_string(key));
+  std::uint32_t pgno =
+      get_u32(reinterpret_cast<const std::uint8_t*>(e->second.data()));
+  enter(pgno);
+  if (page_first_key_ != get_u64_be(reinterpret_cast<const std::uint8_t*>(
+                             e->first.data())) ||
+      key - page_first_key_ >= starts_.size())
+    corrupt(pgno, "key index entry does not match the page for key " +
+                      std::to_string(key));
+  return load(key - page_first_key_);
+}
+
+bool Reader::seek_before(std::uint64_t key) {
+  key = std::min(key, d_.next_key);
+  if (key <= d_.first_key)
+    return invalid();
+  return seek(key - 1);
+}
+
+bool Reader::next() {
+  if (!valid_)
+    return false;
+  if (idx_ + 1 < starts_.size())
+    return load(idx_ + 1);
+  std::uint32_t pg = page_;
+  for (std::uint32_t hops = 0;; ++hops) {
+    if (pg == d_.tail)
+      return invalid();
+    if (hops > d_.data_pages)
+      corrupt(pg, "value chain has a cycle");
+    std::uint32_t next = get_u32(pages_.get(pg) + dp::kNext);
+    if (get_u32(pages_.get(next) + dp::kPrev) != pg)
+      corrupt(next, "prev link does not point back to page " +
+                        std::to_string(pg));
+    if (enter(next))
+      return load(0);
+    pg = next;
+  }
+}
+
+bool Reader::prev() {
+  if (!valid_)
+    return false;
+  if (idx_ > 0)
+    return load(idx_ - 1);
+  std::uint32_t pg = page_;
+  for (std::uint32_t hops = 0;; ++hops) {
+    if (pg == d_.head)
+      return invalid();
+    if (hops > d_.data_pages)
+      corrupt(pg, "value chain has a cycle");
+    std::uint32_t prev = get_u32(pages_.get(pg) + dp::kPrev);
+    if (get_u32(pages_.get(prev) + dp::kNext) != pg)
+      corrupt(prev, "next link does not point to page " + std::to_string(pg));
+    if (enter(prev))
+      return load(starts_.size() - 1);
+    pg = prev;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Headers
+
+std::string encode_headers(std::span<const Header> headers) {
+  std::string out;
+  std::uint8_t v[kMaxVarint64];
+  for (const Header& h : headers) {
+    for (std::string_view part : {h.name, h.value}) {
+      out.append(reinterpret_cast<const char*>(v), put_varint(v, part.size()));
+      out.append(part);
+      if (out.size() > kMaxHeadersSize)
+        throw Error(ErrorCode::TooBig,
+                    "headers exceed the limit of " +
+                        std::to_string(kMaxHeadersSize) + " encoded bytes");
+    }
+  }
+  return out;
+}
+
+std::vector<Header> decode_headers(std::string_view block) {
+  std::vector<Header> out;
+  auto p = reinterpret_cast<const std::uint8_t*>(block.data());
+  const auto* end = p + block.size();
+  auto part = [&](std::string_view& s) {
+    std::uint64_t len;
+    std::size_t n = get_varint(p, end, len);
+    if (n == 0 || len > static_cast<std::uint64_t>(end - p) - n)
+      throw Error(ErrorCode::Corrupt, "record header block does not decode");
+    s = {reinterpret_cast<const char*>(p + n), static_cast<std::size_t>(len)};
+    p += n + len;
+  };
+  while (p < end) {
+    Header h;
+    part(h.name);
+    part(h.value);
+    out.push_back(h);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+namespace {
+
+class Appender {
+public:
+  Appender(Writer& w, catalog::Descriptor& d)
+      : w_(w), d_(d), ps_(w.page_size()), pg_(d.tail), off_(d.tail_offset) {}
+
+  void run(std::uint64_t ts, std::string_view header_block,
+           std::string_view value) {
+    const std::uint64_t key = d_.next_key;
+    std::uint8_t hv[kMaxVarint64];
+    std::size_t hvn =
+        header_block.empty() ? 0 : put_varint(hv, header_block.size());
+    const std::uint64_t body_len = hvn + header_block.size() + value.size();
+    const std::uint64_t flag = header_block.empty() ? 0 : 1;
+
+    // A record's header never straddles pages. The first record starting on
+    // a new page is stored as a delta from the page's base timestamp (its
+    // own timestamp); on the tail page the previous record is the stream's
+    // last one, which is also what a continuation page's base holds.
+    std::uint64_t delta = ts - d_.last_ts;
+    std::size_t hdr =
+        varint_size(body_len) + varint_size((delta << 1) | flag) + 4;
+    if (pg_ == fmt::kNoPage || ps_ - off_ < hdr) {
+      std::uint32_t np = new_page(0, key, ts);
+      if (pg_ != fmt::kNoPage)
+        seal(np);
+      pg_ = np;
+      off_ = dp::kHeaderSize;
+      delta = 0;
+      hdr = varint_size(body_len) + 1 + 4;
+    }
+    std::uint8_t* p = w_.modify_in_place(pg_);
+    if (off_ == dp::kHeaderSize + get_u16(p + dp::kCont))
+      index(key, pg_);
+    std::uint8_t* h = p + off_;
+    std::size_t n = put_varint(h, body_len);
+    n += put_varint(h + n, (delta << 1) | flag);
+    std::uint32_t crc = record_crc_start(key, ts);
+    crc = crc32c::extend(crc, h, n);
+    crc = crc32c::extend(crc, hv, hvn);
+    crc = crc32c::extend(crc, header_block.data(), header_block.size());
+    crc = crc32c::extend(crc, value.data(), value.size());
+    put_u32(h + n, crc);
+    w_.touch(pg_, off_, off_ + static_cast<std::uint32_t>(hdr));
+    off_ += static_cast<std::uint32_t>(hdr);
+
+    remaining_ = body_len;
+    copy(reinterpret_cast<const char*>(hv), hvn, key, ts);
+    copy(header_block.data(), header_block.size(), key, ts);
+    copy(value.data(), value.size(), key, ts);
+
+    if (d_.records() == 0)
+      d_.first_ts = ts;
+    d_.tail = pg_;
+    d_.tail_offset = off_;
+    d_.next_key = key + 1;
+    d_.bytes += value.size();
+    d_.last_ts = ts;
+  }
+
+private:
+  std::uint32_t new_page(std::uint32_t cont, std::uint64_t first_key,
+                         std::uint64_t base_ts) {
+    std::uint32_t np;
+    std::uint8_t* q = w_.alloc(np, false);
+    q[dp::kType] = fmt::kDataPage;
+    put_u16(q + dp::kCont, static_cast<std::uint16_t>(cont));
+    put_u32(q + dp::kPrev, pg_);
+    put_u64(q + dp::kFirstKey, first_key);
+    put_u64(q + dp::kBaseTs, base_ts);
+    ++d_.data_pages;
+    if (pg_ == fmt::kNoPage)
+      d_.head = np;
+    return np;
+  }
+
+  // The current tail page stops being the tail: write its (seal) fields.
+  void seal(std::uint32_t next) {
+    std::uint8_t* p = w_.modify_in_place(pg_);
+    put_u16(p + dp::kEnd, static_cast<std::uint16_t>(off_));
+    put_u32(p + dp::kNext, next);
+    w_.touch(pg_, dp::kEnd, dp::kEnd + 2);
+    w_.touch(pg_, dp::kNext, dp::kNext + 4);
+  }
+
+  void index(std::uint64_t key, std::uint32_t pgno) {
+    std::uint8_t v[4];
+    put_u32(v, pgno);
+    btree::put(w_, d_.index_root, index_key(key),
+               {reinterpret_cast<const char*>(v), 4});
+  }
+
+  void copy(const char* src, std::size_t n, std::uint64_t key,
+            std::uint64_t ts) {
+    while (n > 0) {
+      if (off_ == ps_) {
+        std::uint64_t cont =
+            std::min<std::uint64_t>(remaining_, ps_ - dp::kHeaderSize);
+        std::uint32_t np = new_page(static_cast<std::uint32_t>(cont), key + 1,
+                                    ts);
+        seal(np);
+        pg_ = np;
+        off_ = dp::kHeaderSize;
+      }
+      std::size_t k = std::min<std::size_t>(n, ps_ - off_);
+      std::memcpy(w_.modify_in_place(pg_) + off_, src, k);
+      w_.touch(pg_, off_, off_ + static_cast<std::uint32_t>(k));
+      off_ += static_cast<std::uint32_t>(k);
+      src += k;
+      n -= k;
+      remaining_ -= k;
+    }
+  }
+
+  Writer& w_;
+  catalog::Descriptor& d_;
+  const std::uint32_t ps_;
+  std::uint32_t pg_;
+  std::uint32_t off_;
+  std::uint64_t remaining_ = 0;
+};
+
+} // namespace
+
+void append(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
+            std::string_view header_block, std::string_view value) {
+  Appender(w, d).run(ts, header_block, value);
+}
+
+void destroy(Writer& w, const catalog::Descriptor& d) {
+  std::uint32_t pg = d.head;
+  for (std::uint32_t n = 0; pg != fmt::kNoPage; ++n) {
+    if (n > d.data_pages)
+      throw_corrupt(w.pages().path(), pg, "value chain has a cycle");
+    std::uint32_t next =
+        pg == d.tail ? fmt::kNoPage : get_u32(w.pages().get(pg) + dp::kNext);
+    w.free(pg);
+    pg = next;
+  }
+  btree::destroy(w, d.index_root);
+}
+
+} // namespace klite::chain

@@ -1,0 +1,70 @@
+// The value chain: a stream's records, back to back in a doubly-linked list
+// of data pages (format.h, "Data page" and "Record"), found by key through
+// the stream's sparse key index (one entry per page where a record starts).
+#pragma once
+
+#include "engine/catalog.h"
+#include "engine/pager.h"
+
+#include <klite/engine.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace klite::chain {
+
+// A position in one stream of a snapshot. Holds page numbers, not
+// pointers, so it survives the writer's own later changes to other pages.
+class Reader {
+public:
+  Reader(const Pages& pages, const catalog::Descriptor& d, bool verify)
+      : pages_(pages), d_(d), verify_(verify) {}
+
+  bool seek(std::uint64_t key); // first live record with key >= `key`
+  bool seek_before(std::uint64_t key);
+  bool first() { return seek(d_.first_key); }
+  bool last() { return seek_before(d_.next_key); }
+  bool next();
+  bool prev();
+  bool valid() const noexcept { return valid_; }
+  const Record& record() const noexcept { return rec_; }
+
+private:
+  struct Start {
+    std::uint32_t off;
+    std::uint64_t ts;
+  };
+  // Parses the record starts of page `pgno`; returns whether there are any.
+  bool enter(std::uint32_t pgno);
+  bool load(std::size_t idx);
+  bool invalid() { return valid_ = false; }
+  [[noreturn]] void corrupt(std::uint32_t pgno, const std::string& what) const;
+
+  const Pages& pages_;
+  catalog::Descriptor d_;
+  bool verify_;
+  bool valid_ = false;
+  std::uint32_t page_ = 0;
+  std::uint64_t page_first_key_ = 0;
+  std::vector<Start> starts_;
+  std::size_t idx_ = 0;
+  Record rec_;
+  std::string buf_; // the body of a record that spans pages
+};
+
+// Encodes headers as stored in a record. Throws TooBig past the limit.
+std::string encode_headers(std::span<const Header> headers);
+// Decodes a header block; throws Corrupt if it does not decode.
+std::vector<Header> decode_headers(std::string_view block);
+
+// Appends one record with key d.next_key and timestamp `ts` (REQUIRES:
+// ts >= d.last_ts) and updates `d`.
+void append(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
+            std::string_view header_block, std::string_view value);
+// Frees every data and index page of the stream.
+void destroy(Writer& w, const catalog::Descriptor& d);
+
+} // namespace klite::chain

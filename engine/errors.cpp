@@ -1,0 +1,36 @@
+#include "engine/errors.h"
+
+#include <cstring>
+
+namespace klite {
+
+std::string_view to_string(ErrorCode code) noexcept {
+  switch (code) {
+  case ErrorCode::Syntax: return "Syntax";
+  case ErrorCode::NoSuchStream: return "NoSuchStream";
+  case ErrorCode::StreamExists: return "StreamExists";
+  case ErrorCode::NotFound: return "NotFound";
+  case ErrorCode::InvalidArgument: return "InvalidArgument";
+  case ErrorCode::Corrupt: return "Corrupt";
+  case ErrorCode::NotKlite: return "NotKlite";
+  case ErrorCode::Unsupported: return "Unsupported";
+  case ErrorCode::IO: return "IO";
+  case ErrorCode::Busy: return "Busy";
+  case ErrorCode::ReadOnly: return "ReadOnly";
+  case ErrorCode::TooBig: return "TooBig";
+  case ErrorCode::Misuse: return "Misuse";
+  }
+  return "Unknown";
+}
+
+void throw_io(const std::string& path, const char* op, int err) {
+  throw Error(ErrorCode::IO, path + ": " + op + ": " + std::strerror(err));
+}
+
+void throw_corrupt(const std::string& path, std::uint32_t pgno,
+                   const std::string& what) {
+  throw Error(ErrorCode::Corrupt,
+              path + ": page " + std::to_string(pgno) + ": " + what);
+}
+
+} // namespace klite

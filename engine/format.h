@@ -1,0 +1,165 @@
+// The klite file format, version 1. docs/FORMAT.md is the prose version of
+// this header; keep the two in step, and bump kFormatVersion on any change.
+//
+// A file is an array of pages of `page_size` bytes (a power of two, 1024 to
+// 32768, fixed at creation). Page numbers are u32; page 0 and page 1 are the
+// two meta pages. Every other page is one of the typed pages below, or free.
+// All integers are little-endian unless noted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace klite::format {
+
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint8_t kMagic[8] = {'k', 'l', 'i', 't', 'e', 0, '\r', '\n'};
+inline constexpr std::uint32_t kMinPageSize = 1024;
+inline constexpr std::uint32_t kMaxPageSize = 32768;
+inline constexpr std::uint32_t kDefaultPageSize = 4096;
+inline constexpr std::uint32_t kNoPage = 0; // page 0 is a meta page, so 0 is "none"
+
+enum PageType : std::uint8_t {
+  kBranchPage = 1,   // B+tree interior node
+  kLeafPage = 2,     // B+tree leaf
+  kDataPage = 3,     // value chain page
+  kFreeDirPage = 4,  // free-list directory
+  kFreeChunkPage = 5 // free-list chunk
+};
+
+// ---------------------------------------------------------------------------
+// Meta page (pages 0 and 1). Commit N writes page N % 2; open uses the valid
+// one with the larger txn id. Only the first kMetaSize bytes are used; the
+// rest of the page is zero.
+//
+// OFFSET SIZE DESCRIPTION
+//      0    8 magic "klite\0\r\n"
+//      8    4 format version (1)
+//     12    4 page size
+//     16    8 txn id of the commit that wrote this meta page
+//     24    4 page count: pages [0, count) are in use or on the free list
+//     28    4 catalog B+tree root (0: no streams)
+//     32    4 free-list directory root (0: nothing free)
+//     36    4 reserved, 0
+//     40    8 next stream id
+//     48    8 reserved, 0
+//     56    4 reserved, 0
+//     60    4 CRC32C of bytes [0, 60)
+namespace meta {
+inline constexpr std::size_t kMagic = 0, kVersion = 8, kPageSize = 12,
+                             kTxnId = 16, kPageCount = 24, kCatalogRoot = 28,
+                             kFreeRoot = 32, kNextStreamId = 40, kCrc = 60;
+inline constexpr std::size_t kSize = 64;
+} // namespace meta
+
+// ---------------------------------------------------------------------------
+// Checked page header, shared by B+tree and free-list pages (types 1, 2, 4,
+// 5). The CRC covers the whole page with the CRC field taken as zero.
+//
+// OFFSET SIZE DESCRIPTION
+//      0    1 page type
+//      1    1 reserved, 0
+//      2    2 count: cells (B+tree), entries (free-list pages)
+//      4    2 content start: lowest offset of the cell area (B+tree)
+//      6    2 reserved, 0
+//      8    4 CRC32C of the page, computed with this field zero
+//     12    4 this page's own number (catches misdirected writes)
+//     16    8 txn id of the commit that wrote the page
+//     24    4 link: leftmost child (branch), next directory page (dir)
+//     28    4 reserved, 0
+//     32    .. slot array (B+tree: u16 cell offsets in key order) or entries
+namespace checked {
+inline constexpr std::size_t kType = 0, kCount = 2, kContentStart = 4,
+                             kCrc = 8, kPageNo = 12, kTxnId = 16, kLink = 24;
+inline constexpr std::size_t kHeaderSize = 32;
+} // namespace checked
+
+// B+tree cells (keys compare as unsigned bytes, shorter first on a tie):
+//   leaf:   varint key_len, key, varint value_len, value
+//   branch: varint key_len, key, u32 child  -- child holds keys >= key;
+//           the header link (leftmost child) holds keys < the first key.
+// Catalog tree: key = stream name, value = stream descriptor (below).
+// Key index tree (one per stream): key = u64 big-endian record key of the
+// first record that starts in a data page, value = u32 page number.
+
+// ---------------------------------------------------------------------------
+// Free-list directory page (type 4): count entries of 16 bytes from offset
+// 32; link = next directory page (0: last). Entries are in commit order.
+//
+// OFFSET SIZE DESCRIPTION (of one entry)
+//      0    8 tag: txn id that freed the pages (0: free since before)
+//      8    4 chunk page number
+//     12    2 entries in the chunk
+//     14    2 entries already reused (the chunk's first `used` page numbers)
+namespace freedir {
+inline constexpr std::size_t kEntrySize = 16;
+inline constexpr std::size_t kTag = 0, kChunk = 8, kCount = 12, kUsed = 14;
+} // namespace freedir
+// Free-list chunk page (type 5): count u32 page numbers from offset 32.
+
+// ---------------------------------------------------------------------------
+// Data page (type 3), one link of a stream's value chain. Not page-checked:
+// every record carries its own CRC. The fields marked (seal) are written
+// when the page stops being the stream's tail; until then they are 0 and no
+// committed state reads them.
+//
+// OFFSET SIZE DESCRIPTION
+//      0    1 page type (3)
+//      1    1 reserved, 0
+//      2    2 cont: bytes at offset 32 that continue a record begun on an
+//               earlier page; the first record starting here is at 32 + cont
+//      4    2 (seal) end: offset one past the last byte used
+//      6    2 reserved, 0
+//      8    4 prev page in the chain (0: head)
+//     12    4 (seal) next page in the chain
+//     16    8 first key: key of the first record that starts on this page
+//     24    8 base timestamp: the first record starting here stores its
+//               timestamp as a delta from this
+//     32   .. records, back to back
+namespace data {
+inline constexpr std::size_t kType = 0, kCont = 2, kEnd = 4, kPrev = 8,
+                             kNext = 12, kFirstKey = 16, kBaseTs = 24;
+inline constexpr std::size_t kHeaderSize = 32;
+} // namespace data
+
+// Record (docs/FORMAT.md "Records"): the header never straddles a page; the
+// body may span any number of following pages.
+//   varint body_len                 -- body = [headers] + value
+//   varint ts_delta << 1 | has_headers
+//   u32    CRC32C over: key (u64), timestamp (u64), the two varints, body
+//   body:  [varint headers_len, headers] value
+//   headers: repeated (varint name_len, name, varint value_len, value)
+// The key is not stored: it is the page's first key plus the record's
+// position among the records starting on the page.
+inline constexpr std::size_t kMaxRecordHeader = 5 + 10 + 4;
+
+// ---------------------------------------------------------------------------
+// Stream descriptor: the catalog value for one stream.
+//
+// OFFSET SIZE DESCRIPTION
+//      0    8 stream id (unique, never reused)
+//      8    4 key index root (0: empty stream)
+//     12    4 head data page (0: empty)
+//     16    4 tail data page (0: empty)
+//     20    4 tail offset: one past the last committed byte in the tail page
+//     24    8 first key (first live record; == next key when empty)
+//     32    8 next key (the key the next append gets; starts at 1)
+//     40    8 payload bytes of live records
+//     48    8 timestamp of the first live record
+//     56    8 timestamp of the last record
+//     64    8 creation time
+//     72    8 retention: max age in microseconds (0: none)
+//     80    8 retention: max payload bytes (0: none)
+//     88    8 retention: max records (0: none)
+//     96    4 data pages in the chain
+//    100    4 reserved, 0
+namespace desc {
+inline constexpr std::size_t kId = 0, kIndexRoot = 8, kHead = 12, kTail = 16,
+                             kTailOffset = 20, kFirstKey = 24, kNextKey = 32,
+                             kBytes = 40, kFirstTs = 48, kLastTs = 56,
+                             kCreated = 64, kMaxAge = 72, kMaxBytes = 80,
+                             kMaxRecords = 88, kDataPages = 96;
+inline constexpr std::size_t kSize = 104;
+} // namespace desc
+
+} // namespace klite::format

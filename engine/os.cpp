@@ -1,0 +1,118 @@
+#include "engine/os.h"
+
+#include "engine/errors.h"
+
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+
+#include <cerrno>
+#include <filesystem>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace klite::os {
+
+namespace bip = boost::interprocess;
+
+File::File(std::string path, Mode mode) : path_(std::move(path)) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+  case Mode::ReadOnly: flags |= O_RDONLY; break;
+  case Mode::ReadWrite: flags |= O_RDWR; break;
+  case Mode::Create: flags |= O_RDWR | O_CREAT; break;
+  }
+  do {
+    fd_ = ::open(path_.c_str(), flags, 0644);
+  } while (fd_ < 0 && errno == EINTR);
+  if (fd_ < 0) {
+    if (errno == ENOENT)
+      throw Error(ErrorCode::NotFound, "no such file: " + path_);
+    throw_io(path_, "open", errno);
+  }
+}
+
+File::~File() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+std::uint64_t File::size() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0)
+    throw_io(path_, "fstat", errno);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+bool File::read_at(std::uint64_t off, void* buf, std::size_t n) const {
+  auto* p = static_cast<char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::pread(fd_, p, n, static_cast<off_t>(off));
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      throw_io(path_, "read", errno);
+    }
+    if (r == 0)
+      return false;
+    p += r;
+    off += static_cast<std::uint64_t>(r);
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+void File::write_at(std::uint64_t off, const void* buf, std::size_t n) {
+  auto* p = static_cast<const char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::pwrite(fd_, p, n, static_cast<off_t>(off));
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      throw_io(path_, "write", errno);
+    }
+    p += r;
+    off += static_cast<std::uint64_t>(r);
+    n -= static_cast<std::size_t>(r);
+  }
+}
+
+void File::sync() {
+  if (::fdatasync(fd_) != 0)
+    throw_io(path_, "fdatasync", errno);
+}
+
+void File::allocate(std::uint64_t size) {
+  // posix_fallocate returns the error instead of setting errno.
+  int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(size));
+  if (err != 0)
+    throw_io(path_, "allocate", err);
+}
+
+void File::sync_directory() {
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(),
+                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    throw_io(dir, "open directory", errno);
+  int rc = ::fsync(dfd);
+  int err = errno;
+  ::close(dfd);
+  if (rc != 0)
+    throw_io(dir, "fsync directory", err);
+}
+
+Mapping::Mapping(const std::string& path, std::size_t size) : size_(size) {
+  try {
+    file_ = std::make_unique<bip::file_mapping>(path.c_str(), bip::read_only);
+    region_ = std::make_unique<bip::mapped_region>(*file_, bip::read_only, 0,
+                                                   size);
+  } catch (const bip::interprocess_exception& e) {
+    throw Error(ErrorCode::IO, path + ": map: " + e.what());
+  }
+  data_ = static_cast<const std::uint8_t*>(region_->get_address());
+}
+
+Mapping::~Mapping() = default;
+
+} // namespace klite::os

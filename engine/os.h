@@ -1,0 +1,65 @@
+// The OS layer: the only code in klite that touches file descriptors,
+// Boost.Interprocess or errno. Writes go through pwrite on a descriptor and
+// reach the disk only at sync(); reads go through a read-only shared mapping
+// of the same file (the page cache is unified, so a reader sees what was
+// written as soon as pwrite returns). Every failure throws Error(IO) naming
+// the path and the errno text.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace boost::interprocess {
+class file_mapping;
+class mapped_region;
+} // namespace boost::interprocess
+
+namespace klite::os {
+
+class File {
+public:
+  enum class Mode { ReadOnly, ReadWrite, Create };
+  // Opens `path`. Create makes the file if missing (and syncs its directory
+  // once the caller calls sync_new()). Throws NotFound or IO.
+  File(std::string path, Mode mode);
+  ~File();
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  const std::string& path() const noexcept { return path_; }
+  std::uint64_t size() const;
+  // Reads exactly n bytes at off; returns false on a short read (EOF).
+  bool read_at(std::uint64_t off, void* buf, std::size_t n) const;
+  void write_at(std::uint64_t off, const void* buf, std::size_t n);
+  // Makes the file's data and size durable (fdatasync).
+  void sync();
+  // Grows the file to `size` bytes with allocated (never sparse) blocks.
+  void allocate(std::uint64_t size);
+  // Syncs the directory that holds the file, so a new file's name survives.
+  void sync_directory();
+
+private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// A read-only view of the first `size` bytes of a file. `size` may exceed
+// the file's length (room to grow without remapping); touching bytes past
+// the end of the file raises SIGBUS, so callers check page numbers first.
+class Mapping {
+public:
+  Mapping(const std::string& path, std::size_t size);
+  ~Mapping();
+  const std::uint8_t* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+
+private:
+  std::unique_ptr<boost::interprocess::file_mapping> file_;
+  std::unique_ptr<boost::interprocess::mapped_region> region_;
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+} // namespace klite::os

@@ -1,0 +1,463 @@
+#include "engine/pager.h"
+
+#include "engine/coding.h"
+#include "engine/crc32c.h"
+#include "engine/errors.h"
+#include "engine/format.h"
+#include "engine/freelist.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+namespace klite {
+
+namespace fmt = format;
+using namespace coding;
+
+namespace {
+
+constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+
+bool valid_page_size(std::uint32_t ps) {
+  return ps >= fmt::kMinPageSize && ps <= fmt::kMaxPageSize &&
+         (ps & (ps - 1)) == 0;
+}
+
+std::uint32_t meta_crc(const std::uint8_t* m) {
+  return crc32c::value(m, fmt::meta::kCrc);
+}
+
+void encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps) {
+  std::memset(m, 0, fmt::meta::kSize);
+  std::memcpy(m + fmt::meta::kMagic, fmt::kMagic, sizeof fmt::kMagic);
+  put_u32(m + fmt::meta::kVersion, fmt::kFormatVersion);
+  put_u32(m + fmt::meta::kPageSize, ps);
+  put_u64(m + fmt::meta::kTxnId, meta.txn_id);
+  put_u32(m + fmt::meta::kPageCount, meta.page_count);
+  put_u32(m + fmt::meta::kCatalogRoot, meta.catalog_root);
+  put_u32(m + fmt::meta::kFreeRoot, meta.free_root);
+  put_u64(m + fmt::meta::kNextStreamId, meta.next_stream_id);
+  put_u32(m + fmt::meta::kCrc, meta_crc(m));
+}
+
+// What one candidate meta page holds, as far as it can be trusted.
+struct MetaCandidate {
+  bool magic = false;
+  bool crc_ok = false;
+  std::uint32_t version = 0;
+  std::uint32_t page_size = 0;
+  Meta meta;
+};
+
+MetaCandidate decode_meta(const std::uint8_t* m) {
+  MetaCandidate c;
+  c.magic = std::memcmp(m, fmt::kMagic, sizeof fmt::kMagic) == 0;
+  c.crc_ok = get_u32(m + fmt::meta::kCrc) == meta_crc(m);
+  c.version = get_u32(m + fmt::meta::kVersion);
+  c.page_size = get_u32(m + fmt::meta::kPageSize);
+  c.meta.txn_id = get_u64(m + fmt::meta::kTxnId);
+  c.meta.page_count = get_u32(m + fmt::meta::kPageCount);
+  c.meta.catalog_root = get_u32(m + fmt::meta::kCatalogRoot);
+  c.meta.free_root = get_u32(m + fmt::meta::kFreeRoot);
+  c.meta.next_stream_id = get_u64(m + fmt::meta::kNextStreamId);
+  return c;
+}
+
+std::uint32_t page_crc(const std::uint8_t* p, std::uint32_t ps) {
+  static constexpr std::uint8_t zero[4] = {};
+  std::uint32_t crc = crc32c::extend(0, p, fmt::checked::kCrc);
+  crc = crc32c::extend(crc, zero, 4);
+  return crc32c::extend(crc, p + fmt::checked::kCrc + 4,
+                        ps - fmt::checked::kCrc - 4);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Pages
+
+std::uint32_t Pages::page_size() const noexcept {
+  return pager_->page_size();
+}
+const std::string& Pages::path() const noexcept { return pager_->path(); }
+
+const std::uint8_t* Pages::get(std::uint32_t pgno) const {
+  if (dirty_) {
+    auto it = dirty_->find(pgno);
+    if (it != dirty_->end())
+      return it->second.buf.get();
+  }
+  if (pgno < 2 || pgno >= meta_.page_count)
+    throw_corrupt(path(), pgno,
+                  "link to a page outside the file (page count " +
+                      std::to_string(meta_.page_count) + ")");
+  return map_->data() + std::size_t{pgno} * page_size();
+}
+
+const std::uint8_t* Pages::checked(std::uint32_t pgno, std::uint8_t type1,
+                                   std::uint8_t type2) const {
+  const std::uint8_t* p = get(pgno);
+  if (is_dirty(pgno))
+    return p;
+  std::uint32_t stored = get_u32(p + fmt::checked::kCrc);
+  if (!pager_->known_good(pgno, stored)) {
+    if (page_crc(p, page_size()) != stored)
+      throw_corrupt(path(), pgno, "checksum mismatch");
+    pager_->mark_good(pgno, stored);
+  }
+  std::uint8_t type = p[fmt::checked::kType];
+  if (type != type1 && type != type2)
+    throw_corrupt(path(), pgno,
+                  "unexpected page type " + std::to_string(type));
+  if (get_u32(p + fmt::checked::kPageNo) != pgno)
+    throw_corrupt(path(), pgno, "page records another page number");
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// Pager
+
+Pager::Pager(const std::string& path, const Options& options)
+    : options_(options),
+      good_(std::make_unique<std::atomic<std::uint64_t>[]>(kGoodSlots)) {
+  if (!valid_page_size(options.page_size))
+    throw Error(ErrorCode::InvalidArgument,
+                "page size " + std::to_string(options.page_size) +
+                    " is not a power of two from 1024 to 32768");
+  std::error_code ec;
+  bool exists = std::filesystem::exists(path, ec);
+  if (!exists && options.create_if_missing && !options.read_only)
+    create(path);
+  file_ = std::make_unique<os::File>(
+      path, options.read_only ? os::File::Mode::ReadOnly
+                              : os::File::Mode::ReadWrite);
+  load_meta();
+}
+
+Pager::~Pager() = default;
+
+std::uint64_t Pager::now() {
+  if (options_.clock)
+    return options_.clock();
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+void Pager::create(const std::string& path) {
+  // Build the file under a temporary name and rename it into place, so a
+  // crash never leaves a half-made file under the real name.
+  const std::uint32_t ps = options_.page_size;
+  std::string tmp = path + ".klite-new";
+  std::filesystem::remove(tmp);
+  {
+    os::File f(tmp, os::File::Mode::Create);
+    std::vector<std::uint8_t> pages(2 * std::size_t{ps}, 0);
+    Meta m;
+    m.page_count = 2;
+    m.txn_id = 0;
+    encode_meta(pages.data(), m, ps);
+    m.txn_id = 1;
+    encode_meta(pages.data() + ps, m, ps);
+    f.allocate(pages.size());
+    f.write_at(0, pages.data(), pages.size());
+    f.sync();
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) { // someone else created it
+    std::filesystem::remove(tmp, ec);
+    return;
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw_io(path, "rename", ec.value());
+  os::File(path, os::File::Mode::ReadOnly).sync_directory();
+}
+
+void Pager::load_meta() {
+  const std::string& path = file_->path();
+  std::uint64_t size = file_->size();
+  auto not_klite = [&](const std::string& why) {
+    return Error(ErrorCode::NotKlite, path + ": not a klite file (" + why + ")");
+  };
+  if (size < fmt::meta::kSize)
+    throw not_klite(size == 0 ? "empty" : "too small");
+
+  // Meta page 0 is at offset 0; meta page 1 at offset page_size. If page 0
+  // is damaged its page size cannot be trusted, so try every legal one.
+  std::uint8_t buf[fmt::meta::kSize];
+  std::vector<std::pair<std::uint32_t, MetaCandidate>> found; // (slot, meta)
+  if (!file_->read_at(0, buf, sizeof buf))
+    throw not_klite("too small");
+  MetaCandidate m0 = decode_meta(buf);
+  found.emplace_back(0, m0);
+  for (std::uint32_t ps = fmt::kMinPageSize; ps <= fmt::kMaxPageSize; ps *= 2) {
+    if (m0.magic && m0.crc_ok && m0.page_size != ps)
+      continue;
+    if (!file_->read_at(ps, buf, sizeof buf))
+      break;
+    MetaCandidate c = decode_meta(buf);
+    if (c.magic && c.page_size == ps)
+      found.emplace_back(1, c);
+  }
+
+  const MetaCandidate* best = nullptr;
+  bool any_magic = false;
+  for (auto& [slot, c] : found) {
+    any_magic |= c.magic;
+    if (!c.magic || !c.crc_ok)
+      continue;
+    if (c.version != fmt::kFormatVersion)
+      throw Error(ErrorCode::Unsupported,
+                  path + ": unsupported format version " +
+                      std::to_string(c.version) + " (this build reads " +
+                      std::to_string(fmt::kFormatVersion) + ")");
+    if (!valid_page_size(c.page_size) || c.meta.txn_id % 2 != slot)
+      continue;
+    if (!best || c.meta.txn_id > best->meta.txn_id)
+      best = &c;
+  }
+  if (!best) {
+    if (!any_magic)
+      throw not_klite("bad magic");
+    throw_corrupt(path, 0, "no meta page with a valid checksum");
+  }
+  page_size_ = best->page_size;
+  const Meta& m = best->meta;
+  std::uint32_t meta_page = static_cast<std::uint32_t>(m.txn_id % 2);
+  if (m.page_count < 2 || m.catalog_root >= m.page_count ||
+      m.free_root >= m.page_count)
+    throw_corrupt(path, meta_page, "meta page fields out of range");
+  file_size_ = size;
+  if (size < std::uint64_t{m.page_count} * page_size_)
+    throw_corrupt(path, meta_page,
+                  "file is truncated: " + std::to_string(size) +
+                      " bytes, the last commit needs " +
+                      std::to_string(std::uint64_t{m.page_count} * page_size_));
+  current_ = m;
+  remap(size);
+}
+
+void Pager::remap(std::uint64_t file_size) {
+  std::uint64_t want = std::max<std::uint64_t>(2 * file_size, kGiB);
+  want = (want + kGiB - 1) / kGiB * kGiB;
+  auto map = std::make_shared<const os::Mapping>(
+      file_->path(), static_cast<std::size_t>(want));
+  std::lock_guard lock(mu_);
+  map_ = std::move(map); // live snapshots keep the old mapping alive
+}
+
+Pages Pager::acquire() {
+  Pages snap = [&] {
+    std::lock_guard lock(mu_);
+    readers_.insert(current_.txn_id);
+    return Pages(*this, current_, map_);
+  }();
+  // A file shrunk underneath must give an error here, not SIGBUS later.
+  std::uint64_t need = std::uint64_t{snap.meta().page_count} * page_size_;
+  std::uint64_t size = 0;
+  try {
+    size = file_->size();
+  } catch (...) {
+    release(snap);
+    throw;
+  }
+  if (size < need) {
+    release(snap);
+    throw_corrupt(path(), static_cast<std::uint32_t>(snap.meta().txn_id % 2),
+                  "file is truncated: " + std::to_string(size) +
+                      " bytes, the last commit needs " + std::to_string(need));
+  }
+  return snap;
+}
+
+void Pager::release(const Pages& snapshot) noexcept {
+  std::lock_guard lock(mu_);
+  auto it = readers_.find(snapshot.meta().txn_id);
+  if (it != readers_.end())
+    readers_.erase(it);
+}
+
+std::uint64_t Pager::oldest_reader() const {
+  std::lock_guard lock(mu_);
+  return readers_.empty() ? std::numeric_limits<std::uint64_t>::max()
+                          : *readers_.begin();
+}
+
+bool Pager::known_good(std::uint32_t pgno, std::uint32_t crc) const noexcept {
+  std::uint64_t want = (std::uint64_t{pgno} << 32) | crc;
+  return good_[pgno % kGoodSlots].load(std::memory_order_relaxed) == want;
+}
+
+void Pager::mark_good(std::uint32_t pgno, std::uint32_t crc) const noexcept {
+  good_[pgno % kGoodSlots].store((std::uint64_t{pgno} << 32) | crc,
+                                 std::memory_order_relaxed);
+}
+
+void Pager::check_writable() const {
+  if (options_.read_only)
+    throw Error(ErrorCode::ReadOnly, path() + ": opened read-only");
+  if (sync_failed_)
+    throw Error(ErrorCode::IO, path() + ": an earlier sync failed; reopen "
+                                        "the file before writing again");
+}
+
+void Pager::grow(std::uint64_t needed) {
+  if (needed <= file_size_)
+    return;
+  // Grow in steps of 1/32 of the file (1 MiB to 64 MiB) so allocation and
+  // remapping are rare but the unused tail stays small.
+  std::uint64_t step = std::clamp(file_size_ / 32, kMiB, 64 * kMiB);
+  std::uint64_t target = std::max(needed, file_size_ + step);
+  target = (target + page_size_ - 1) / page_size_ * page_size_;
+  file_->allocate(target);
+  file_size_ = target;
+  bool remap_needed;
+  {
+    std::lock_guard lock(mu_);
+    remap_needed = map_->size() < target;
+  }
+  if (remap_needed)
+    remap(target);
+}
+
+void Pager::write_meta(const Meta& meta) {
+  std::uint8_t m[fmt::meta::kSize];
+  encode_meta(m, meta, page_size_);
+  file_->write_at((meta.txn_id % 2) * page_size_, m, sizeof m);
+}
+
+void Pager::commit(const Meta& meta, DirtyMap& dirty) {
+  check_writable();
+  grow(std::uint64_t{meta.page_count} * page_size_);
+
+  std::vector<std::uint32_t> order;
+  order.reserve(dirty.size());
+  for (auto& [pgno, page] : dirty)
+    order.push_back(pgno);
+  std::sort(order.begin(), order.end());
+  for (std::uint32_t pgno : order) {
+    DirtyPage& page = dirty.at(pgno);
+    std::uint8_t* p = page.buf.get();
+    std::uint64_t off = std::uint64_t{pgno} * page_size_;
+    if (page.checked) {
+      put_u32(p + fmt::checked::kPageNo, pgno);
+      put_u64(p + fmt::checked::kTxnId, meta.txn_id);
+      put_u32(p + fmt::checked::kCrc, page_crc(p, page_size_));
+    }
+    if (page.fresh) {
+      file_->write_at(off, p, page_size_);
+    } else {
+      for (auto [lo, hi] : page.ranges)
+        file_->write_at(off + lo, p + lo, hi - lo);
+    }
+  }
+  bool durable = options_.durability == Durability::Full;
+  try {
+    if (durable)
+      file_->sync();
+    write_meta(meta);
+    if (durable)
+      file_->sync();
+  } catch (const Error&) {
+    sync_failed_ = true; // the meta page may or may not be on disk
+    throw;
+  }
+  std::lock_guard lock(mu_);
+  current_ = meta;
+}
+
+// ---------------------------------------------------------------------------
+// Writer
+
+Writer::Writer(Pages base) : pages_(std::move(base)) {
+  pages_.set_dirty(&dirty_);
+  pages_.meta().txn_id += 1;
+  free_ = std::make_unique<FreeList>(*this);
+}
+
+Writer::~Writer() = default;
+
+std::uint8_t* Writer::install(std::uint32_t pgno, bool fresh, bool checked) {
+  DirtyPage& page = dirty_[pgno];
+  page.buf = std::make_unique<std::uint8_t[]>(page_size());
+  page.fresh = fresh;
+  page.checked = checked;
+  return page.buf.get();
+}
+
+std::uint32_t Writer::take_page() {
+  if (auto pg = free_->take())
+    return *pg;
+  Meta& m = meta();
+  if (m.page_count == std::numeric_limits<std::uint32_t>::max())
+    throw Error(ErrorCode::TooBig, pages_.path() + ": the file has the "
+                                                   "maximum number of pages");
+  return m.page_count++;
+}
+
+std::uint8_t* Writer::alloc(std::uint32_t& pgno, bool checked) {
+  pgno = take_page();
+  std::uint8_t* p = install(pgno, true, checked);
+  std::memset(p, 0, page_size());
+  return p;
+}
+
+std::uint8_t* Writer::cow(std::uint32_t& pgno) {
+  auto it = dirty_.find(pgno);
+  if (it != dirty_.end())
+    return it->second.buf.get();
+  const std::uint8_t* old = pages_.get(pgno);
+  std::uint32_t fresh = take_page();
+  std::uint8_t* p = install(fresh, true, true);
+  std::memcpy(p, old, page_size());
+  free_->release(pgno);
+  pgno = fresh;
+  return p;
+}
+
+std::uint8_t* Writer::modify_in_place(std::uint32_t pgno) {
+  auto it = dirty_.find(pgno);
+  if (it != dirty_.end())
+    return it->second.buf.get();
+  const std::uint8_t* old = pages_.get(pgno);
+  std::uint8_t* p = install(pgno, false, false);
+  std::memcpy(p, old, page_size());
+  return p;
+}
+
+void Writer::touch(std::uint32_t pgno, std::uint32_t lo, std::uint32_t hi) {
+  DirtyPage& page = dirty_.at(pgno);
+  if (page.fresh || lo == hi)
+    return;
+  if (!page.ranges.empty() && page.ranges.back().second == lo)
+    page.ranges.back().second = hi;
+  else
+    page.ranges.emplace_back(lo, hi);
+}
+
+void Writer::free(std::uint32_t pgno) {
+  auto it = dirty_.find(pgno);
+  if (it != dirty_.end()) {
+    bool fresh = it->second.fresh;
+    dirty_.erase(it);
+    if (fresh) {
+      free_->recycle(pgno);
+      return;
+    }
+  }
+  free_->release(pgno);
+}
+
+void Writer::commit() {
+  free_->save();
+  pages_.pager().commit(meta(), dirty_);
+}
+
+} // namespace klite

@@ -1,0 +1,175 @@
+// The pager: pages of one file, the meta pages, snapshots, and the write
+// transaction's dirty pages and commit.
+//
+// Invariants (DESIGN.md section 3):
+//  1. A page reachable from a committed meta page is never written again,
+//     except the unused tail of a stream's tail data page and its (seal)
+//     header fields, which no committed state reads (format.h, data page).
+//  2. Commit N writes every dirty page, syncs, then writes meta page N % 2
+//     and syncs. Open uses the newest meta page whose checksum holds, so a
+//     crash at any point leaves the last commit whose meta page is durable.
+//  3. A page freed by commit T is reused only by a write transaction W with
+//     T <= W - 2 (so the other meta page stays usable) and T <= the snapshot
+//     of every live reader.
+#pragma once
+
+#include "engine/os.h"
+
+#include <klite/engine.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace klite {
+
+struct Meta {
+  std::uint64_t txn_id = 0;
+  std::uint32_t page_count = 0;
+  std::uint32_t catalog_root = 0;
+  std::uint32_t free_root = 0;
+  std::uint64_t next_stream_id = 1;
+};
+
+// A page the write transaction has changed, held in memory until commit.
+struct DirtyPage {
+  std::unique_ptr<std::uint8_t[]> buf;
+  bool fresh = false;   // allocated by this txn: the whole page is written
+  bool checked = false; // B+tree or free-list page: CRC set at commit
+  // For a committed data page changed in place: the byte ranges to write.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
+};
+using DirtyMap = std::unordered_map<std::uint32_t, DirtyPage>;
+
+class Pager;
+
+// Read access to the pages of one snapshot, plus the dirty pages of the
+// write transaction when it is the writer's view.
+class Pages {
+public:
+  Pages(Pager& pager, const Meta& meta, std::shared_ptr<const os::Mapping> map)
+      : pager_(&pager), meta_(meta), map_(std::move(map)) {}
+
+  Pager& pager() const noexcept { return *pager_; }
+  const Meta& meta() const noexcept { return meta_; }
+  Meta& meta() noexcept { return meta_; }
+  std::uint32_t page_size() const noexcept;
+  const std::string& path() const noexcept;
+
+  // The bytes of page `pgno`. Throws Corrupt if pgno is a meta page or past
+  // the snapshot's page count (a damaged link), never touching the mapping.
+  const std::uint8_t* get(std::uint32_t pgno) const;
+  // A B+tree or free-list page: checks type, self page number and CRC.
+  const std::uint8_t* checked(std::uint32_t pgno, std::uint8_t type1,
+                              std::uint8_t type2) const;
+  bool is_dirty(std::uint32_t pgno) const {
+    return dirty_ && dirty_->count(pgno) != 0;
+  }
+  void set_dirty(const DirtyMap* dirty) noexcept { dirty_ = dirty; }
+
+private:
+  Pager* pager_;
+  Meta meta_;
+  std::shared_ptr<const os::Mapping> map_;
+  const DirtyMap* dirty_ = nullptr;
+};
+
+class FreeList;
+
+// The file and what all transactions of one Engine share.
+class Pager {
+public:
+  Pager(const std::string& path, const Options& options);
+  ~Pager();
+
+  const std::string& path() const noexcept { return file_->path(); }
+  std::uint32_t page_size() const noexcept { return page_size_; }
+  const Options& options() const noexcept { return options_; }
+  std::uint64_t now();
+
+  // A snapshot of the last commit, registered as a live reader until
+  // release() (so its pages are not reused). Checks that the file still
+  // holds every page the snapshot needs.
+  Pages acquire();
+  void release(const Pages& snapshot) noexcept;
+  // The oldest snapshot txn id any live reader uses, or UINT64_MAX.
+  std::uint64_t oldest_reader() const;
+
+  // Writes the dirty pages and the new meta page; see invariant 2.
+  void commit(const Meta& meta, DirtyMap& dirty);
+  // Throws IO if an earlier sync failed (fsyncgate: the writer cannot know
+  // what reached the disk, so it refuses to go on until reopened).
+  void check_writable() const;
+
+  // B+tree page CRC cache: a committed page that passed its CRC check once
+  // is not checked again while its stored CRC is unchanged.
+  bool known_good(std::uint32_t pgno, std::uint32_t crc) const noexcept;
+  void mark_good(std::uint32_t pgno, std::uint32_t crc) const noexcept;
+
+private:
+  void create(const std::string& path);
+  void load_meta();
+  void remap(std::uint64_t file_size);
+  void grow(std::uint64_t needed);
+  void write_meta(const Meta& meta);
+
+  Options options_;
+  std::unique_ptr<os::File> file_;
+  std::uint32_t page_size_ = 0;
+  std::uint64_t file_size_ = 0;
+  bool sync_failed_ = false;
+
+  mutable std::mutex mu_; // guards the fields below
+  Meta current_;
+  std::shared_ptr<const os::Mapping> map_;
+  std::multiset<std::uint64_t> readers_;
+
+  static constexpr std::size_t kGoodSlots = 1 << 16;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> good_;
+};
+
+// Page allocation and copy-on-write for the write transaction.
+class Writer {
+public:
+  explicit Writer(Pages base);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  Pages& pages() noexcept { return pages_; }
+  Meta& meta() noexcept { return pages_.meta(); }
+  std::uint32_t page_size() const noexcept { return pages_.page_size(); }
+
+  // A new zeroed page; checked pages get their CRC at commit.
+  std::uint8_t* alloc(std::uint32_t& pgno, bool checked);
+  // A writable copy of checked page `pgno`: itself if this txn made it,
+  // otherwise a new page (the old one is freed). Updates `pgno`.
+  std::uint8_t* cow(std::uint32_t& pgno);
+  // The committed data page `pgno`, writable in place: only the byte ranges
+  // passed to touch() reach the file.
+  std::uint8_t* modify_in_place(std::uint32_t pgno);
+  void touch(std::uint32_t pgno, std::uint32_t lo, std::uint32_t hi);
+  // `pgno` is no longer reachable from this transaction's state.
+  void free(std::uint32_t pgno);
+
+  // Saves the free list, writes everything, publishes the new meta page.
+  void commit();
+
+private:
+  friend class FreeList;
+  std::uint32_t take_page();
+  std::uint8_t* install(std::uint32_t pgno, bool fresh, bool checked);
+
+  Pages pages_;
+  DirtyMap dirty_;
+  std::unique_ptr<FreeList> free_;
+};
+
+} // namespace klite

@@ -1,0 +1,224 @@
+// klite: an embedded event journal. One memory-mapped file holds named
+// streams of records; each record has a key (assigned on append, dense and
+// strictly increasing per stream, starting at 1), an append timestamp, an
+// opaque byte value and optional headers.
+//
+// Concurrency model: one write transaction at a time per Engine, any number
+// of read transactions. A read transaction sees the snapshot of the last
+// commit before it began, for its whole life. Committed pages are never
+// modified in place (copy-on-write), so there is no recovery step on open.
+//
+// Lifetimes: an Engine must outlive its transactions, and a transaction its
+// cursors. Views returned by reads (Record::value, Record::raw_headers) stay
+// valid until the next read through the same ReadTxn/WriteTxn or Cursor, or
+// until that object ends, whichever comes first. Copy what you keep longer.
+#pragma once
+
+#include <klite/error.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace klite {
+
+// Limits, part of the file-format contract (docs/FORMAT.md).
+inline constexpr std::size_t kMaxValueSize = std::size_t{64} << 20;   // bytes
+inline constexpr std::size_t kMaxHeadersSize = std::size_t{64} << 10; // encoded
+inline constexpr std::size_t kMaxStreamNameSize = 128;                // bytes
+
+enum class Durability {
+  Full, // every commit is on stable storage when commit() returns
+  Off,  // no sync: a process crash loses nothing, an OS crash or power loss
+        // may lose recent commits and, like LMDB's MDB_NOSYNC, may damage
+        // the file
+};
+
+struct Options {
+  bool create_if_missing = true;
+  bool read_only = false;
+  bool auto_create_streams = true; // append to a missing stream creates it
+  std::uint32_t page_size = 4096;  // new files only: a power of two, 1024..32768
+  Durability durability = Durability::Full;
+  bool verify_checksums = true; // check record CRCs on every read
+  // Clock for append timestamps, in microseconds since the Unix epoch.
+  // Empty means the system clock. Tests inject their own.
+  std::function<std::uint64_t()> clock;
+};
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+// A record as read inside a transaction; see "Lifetimes" above.
+struct Record {
+  std::uint64_t key = 0;
+  std::uint64_t timestamp = 0; // microseconds since the Unix epoch
+  std::string_view value;
+  std::string_view raw_headers; // encoded header block, empty when none
+
+  // The decoded headers, in the order they were appended.
+  // Throws Error(Corrupt) if the block does not decode.
+  std::vector<Header> headers() const;
+};
+
+// A record that owns its bytes, for reads outside a transaction.
+struct OwnedRecord {
+  std::uint64_t key = 0;
+  std::uint64_t timestamp = 0;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct StreamInfo {
+  std::string name;
+  std::uint64_t id = 0;
+  std::uint64_t records = 0;   // live records
+  std::uint64_t bytes = 0;     // payload bytes of live records
+  std::uint64_t first_key = 0; // 0 when the stream is empty
+  std::uint64_t last_key = 0;  // 0 when the stream is empty
+  std::uint64_t next_key = 1;  // the key the next append gets
+  std::uint64_t first_timestamp = 0;
+  std::uint64_t last_timestamp = 0;
+  std::uint64_t created = 0; // microseconds since the Unix epoch
+};
+
+class Engine;
+class ReadTxn;
+class WriteTxn;
+
+// A position in one stream of a transaction's snapshot. Every positioning
+// call returns valid().
+class Cursor {
+public:
+  Cursor(Cursor&&) noexcept;
+  Cursor& operator=(Cursor&&) noexcept;
+  ~Cursor();
+
+  bool seek(std::uint64_t key);        // first record with key >= `key`
+  bool seek_before(std::uint64_t key); // last record with key < `key`
+  bool first();
+  bool last();
+  bool next();
+  bool prev();
+  bool valid() const noexcept;
+  // The current record. Throws Misuse unless valid().
+  const Record& record() const;
+
+  struct Impl;
+
+private:
+  friend class ReadTxn;
+  explicit Cursor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A consistent snapshot of the file. Cheap to begin; end it promptly, since
+// pages it can see are not reused while it lives.
+class ReadTxn {
+public:
+  ReadTxn(ReadTxn&&) noexcept;
+  ReadTxn& operator=(ReadTxn&&) noexcept;
+  ReadTxn(WriteTxn&&) = delete; // a write txn does not decay to a read txn
+  ReadTxn& operator=(WriteTxn&&) = delete;
+  ~ReadTxn();
+
+  // The record with `key`, or nullopt if the stream never had it or it was
+  // expired. Throws NoSuchStream if the stream does not exist.
+  std::optional<Record> get(std::string_view stream, std::uint64_t key);
+  // A cursor over `stream`, not positioned yet. Throws NoSuchStream.
+  Cursor cursor(std::string_view stream);
+  bool has_stream(std::string_view stream);
+  // Throws NoSuchStream.
+  StreamInfo info(std::string_view stream);
+  // All streams in name (byte) order.
+  std::vector<StreamInfo> streams();
+  // The id of the commit this snapshot shows.
+  std::uint64_t snapshot_id() const noexcept;
+
+  struct Impl;
+
+protected:
+  friend class Engine;
+  explicit ReadTxn(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The single write transaction. Reads through it see its own writes.
+// Destroying it without commit() aborts it.
+class WriteTxn : public ReadTxn {
+public:
+  WriteTxn(WriteTxn&&) noexcept;
+  WriteTxn& operator=(WriteTxn&&) noexcept;
+  ~WriteTxn();
+
+  // Appends one record and returns its key. Creates the stream if it does
+  // not exist and auto_create_streams is on (else NoSuchStream). Throws
+  // TooBig for a value over kMaxValueSize or headers over kMaxHeadersSize.
+  std::uint64_t append(std::string_view stream, std::string_view value,
+                       std::span<const Header> headers = {});
+  // Appends many records; returns the key of the first (the rest follow
+  // densely). All or nothing: on TooBig none is appended.
+  std::uint64_t append_batch(std::string_view stream,
+                             std::span<const std::string_view> values);
+  // Throws StreamExists, or InvalidArgument for a bad name (see
+  // kMaxStreamNameSize and docs/FORMAT.md for the charset).
+  void create_stream(std::string_view stream);
+  // Removes a stream and all its records; its pages are reused once no
+  // snapshot can see them. Throws NoSuchStream.
+  void drop_stream(std::string_view stream);
+
+  // Makes every change durable (per Options::durability) and visible to
+  // transactions that begin afterwards. The transaction is finished either
+  // way: on error nothing of it is visible, and it throws.
+  void commit();
+  // Discards every change. Finishing an already finished txn is Misuse.
+  void abort();
+
+private:
+  friend class Engine;
+  using ReadTxn::ReadTxn;
+};
+
+class Engine {
+public:
+  // Opens (or creates, per options) the klite file at `path`.
+  // Errors: NotFound, NotKlite, Unsupported, Corrupt, IO, InvalidArgument.
+  static Engine open(const std::string& path, const Options& options = {});
+
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  ~Engine();
+
+  ReadTxn read();
+  // Begins the write transaction. Throws ReadOnly on a read-only engine,
+  // and Busy if another write transaction is open.
+  WriteTxn write();
+
+  // Conveniences, each one whole transaction.
+  std::uint64_t append(std::string_view stream, std::string_view value,
+                       std::span<const Header> headers = {});
+  std::optional<OwnedRecord> get(std::string_view stream, std::uint64_t key);
+  void create_stream(std::string_view stream);
+  void drop_stream(std::string_view stream);
+  StreamInfo info(std::string_view stream);
+  std::vector<StreamInfo> streams();
+
+  const std::string& path() const noexcept;
+
+  struct Impl;
+
+private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace klite
