@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace klite::chain {
 
@@ -63,7 +64,7 @@ void Reader::corrupt(std::uint32_t pgno, const std::string& what) const {
   throw_corrupt(pages_.path(), pgno, what);
 }
 
-bool Reader::enter(std::uint32_t pgno) {
+void Reader::enter(std::uint32_t pgno) {
   const std::uint8_t* p = pages_.get(pgno);
   const std::uint32_t ps = pages_.page_size();
   if (p[dp::kType] != fmt::kDataPage)
@@ -77,26 +78,37 @@ bool Reader::enter(std::uint32_t pgno) {
   page_ = pgno;
   page_first_key_ = get_u64(p + dp::kFirstKey);
   starts_.clear();
-  std::uint64_t ts = get_u64(p + dp::kBaseTs);
-  for (std::uint32_t off = start; off < end;) {
+  parse_off_ = start;
+  parse_end_ = end;
+  parse_ts_ = get_u64(p + dp::kBaseTs);
+}
+
+bool Reader::ensure(std::size_t idx) {
+  if (idx < starts_.size())
+    return true;
+  const std::uint8_t* p = pages_.get(page_);
+  const std::uint32_t ps = pages_.page_size();
+  while (starts_.size() <= idx && parse_off_ < parse_end_) {
+    const std::uint32_t off = parse_off_;
     RecordHeader h;
-    if (!parse_header(p, off, end, h))
-      corrupt(pgno, "bad record header at offset " + std::to_string(off));
-    ts += h.ts_flags >> 1;
-    starts_.push_back(Start{off, ts});
+    if (!parse_header(p, off, parse_end_, h))
+      corrupt(page_, "bad record header at offset " + std::to_string(off));
+    parse_ts_ += h.ts_flags >> 1;
+    starts_.push_back(Start{off, parse_ts_});
     std::uint64_t next = std::uint64_t{off} + h.size + h.body_len;
     if (next > ps) { // continues on the next pages: must be the last here
-      if (end != ps || pgno == d_.tail)
-        corrupt(pgno, "record at offset " + std::to_string(off) +
-                          " runs past the end of the chain");
-      break;
+      if (parse_end_ != ps || page_ == d_.tail)
+        corrupt(page_, "record at offset " + std::to_string(off) +
+                           " runs past the end of the chain");
+      parse_off_ = parse_end_;
+    } else if (next > parse_end_) {
+      corrupt(page_, "record at offset " + std::to_string(off) +
+                         " runs past the end of the page's data");
+    } else {
+      parse_off_ = static_cast<std::uint32_t>(next);
     }
-    if (next > end)
-      corrupt(pgno, "record at offset " + std::to_string(off) +
-                        " runs past the end of the page's data");
-    off = static_cast<std::uint32_t>(next);
   }
-  return !starts_.empty();
+  return idx < starts_.size();
 }
 
 bool Reader::load(std::size_t idx) {
@@ -174,7 +186,7 @@ bool Reader::seek(std::uint64_t key) {
   enter(pgno);
   if (page_first_key_ != get_u64_be(reinterpret_cast<const std::uint8_t*>(
                              e->first.data())) ||
-      key - page_first_key_ >= starts_.size())
+      !ensure(key - page_first_key_))
     corrupt(pgno, "key index entry does not match the page for key " +
                       std::to_string(key));
   return load(key - page_first_key_);
@@ -190,7 +202,7 @@ bool Reader::seek_before(std::uint64_t key) {
 bool Reader::next() {
   if (!valid_)
     return false;
-  if (idx_ + 1 < starts_.size())
+  if (ensure(idx_ + 1))
     return load(idx_ + 1);
   std::uint32_t pg = page_;
   for (std::uint32_t hops = 0;; ++hops) {
@@ -202,7 +214,8 @@ bool Reader::next() {
     if (get_u32(pages_.get(next) + dp::kPrev) != pg)
       corrupt(next, "prev link does not point back to page " +
                         std::to_string(pg));
-    if (enter(next))
+    enter(next);
+    if (ensure(0))
       return load(0);
     pg = next;
   }
@@ -222,7 +235,9 @@ bool Reader::prev() {
     std::uint32_t prev = get_u32(pages_.get(pg) + dp::kPrev);
     if (get_u32(pages_.get(prev) + dp::kNext) != pg)
       corrupt(prev, "next link does not point to page " + std::to_string(pg));
-    if (enter(prev))
+    enter(prev);
+    ensure(std::numeric_limits<std::size_t>::max() - 1); // parse them all
+    if (!starts_.empty())
       return load(starts_.size() - 1);
     pg = prev;
   }

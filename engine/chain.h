@@ -23,6 +23,12 @@ public:
   Reader(const Pages& pages, const catalog::Descriptor& d, bool verify)
       : pages_(pages), d_(d), verify_(verify) {}
 
+  // Switches to another stream of the same snapshot; not positioned.
+  void reset(const catalog::Descriptor& d) {
+    d_ = d;
+    valid_ = false;
+  }
+
   bool seek(std::uint64_t key); // first live record with key >= `key`
   bool seek_before(std::uint64_t key);
   bool first() { return seek(d_.first_key); }
@@ -37,8 +43,11 @@ private:
     std::uint32_t off;
     std::uint64_t ts;
   };
-  // Parses the record starts of page `pgno`; returns whether there are any.
-  bool enter(std::uint32_t pgno);
+  // Makes `pgno` the current page; its record starts are parsed lazily.
+  void enter(std::uint32_t pgno);
+  // Parses record starts until starts_[idx] exists; false if the page has
+  // fewer records.
+  bool ensure(std::size_t idx);
   bool load(std::size_t idx);
   bool invalid() { return valid_ = false; }
   [[noreturn]] void corrupt(std::uint32_t pgno, const std::string& what) const;
@@ -49,7 +58,10 @@ private:
   bool valid_ = false;
   std::uint32_t page_ = 0;
   std::uint64_t page_first_key_ = 0;
-  std::vector<Start> starts_;
+  std::vector<Start> starts_; // record starts parsed so far on page_
+  std::uint32_t parse_off_ = 0; // where the next record start would be
+  std::uint32_t parse_end_ = 0; // end of the page's data
+  std::uint64_t parse_ts_ = 0;  // timestamp of the last start parsed
   std::size_t idx_ = 0;
   Record rec_;
   std::string buf_; // the body of a record that spans pages

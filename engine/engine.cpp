@@ -163,7 +163,10 @@ std::optional<Record> ReadTxn::get(std::string_view stream,
                                    std::uint64_t key) {
   Impl& t = live(impl_);
   const Descriptor& d = t.require(stream).d;
-  t.getter.emplace(t.pages(), d, t.verify());
+  if (t.getter)
+    t.getter->reset(d);
+  else
+    t.getter.emplace(t.pages(), d, t.verify());
   if (!t.getter->seek(key) || t.getter->record().key != key)
     return std::nullopt;
   return t.getter->record();

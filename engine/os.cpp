@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <climits>
+#include <algorithm>
 #include <unistd.h>
 
 namespace klite::os {
@@ -74,6 +77,40 @@ void File::write_at(std::uint64_t off, const void* buf, std::size_t n) {
     p += r;
     off += static_cast<std::uint64_t>(r);
     n -= static_cast<std::size_t>(r);
+  }
+}
+
+void File::write_gather(std::uint64_t off, const std::vector<Span>& parts) {
+  std::vector<iovec> iov;
+  iov.reserve(std::min<std::size_t>(parts.size(), IOV_MAX));
+  for (std::size_t i = 0; i < parts.size();) {
+    iov.clear();
+    std::size_t bytes = 0;
+    for (; i < parts.size() && iov.size() < IOV_MAX; ++i) {
+      iov.push_back(iovec{const_cast<void*>(parts[i].data), parts[i].size});
+      bytes += parts[i].size;
+    }
+    // pwritev may write less than asked: finish the rest piece by piece.
+    ssize_t r;
+    do {
+      r = ::pwritev(fd_, iov.data(), static_cast<int>(iov.size()),
+                    static_cast<off_t>(off));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+      throw_io(path_, "write", errno);
+    std::size_t done = static_cast<std::size_t>(r);
+    std::uint64_t at = off;
+    for (const iovec& v : iov) {
+      if (done >= v.iov_len) {
+        done -= v.iov_len;
+      } else {
+        write_at(at + done, static_cast<const char*>(v.iov_base) + done,
+                 v.iov_len - done);
+        done = 0;
+      }
+      at += v.iov_len;
+    }
+    off += bytes;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace boost::interprocess {
 class file_mapping;
@@ -33,6 +34,12 @@ public:
   // Reads exactly n bytes at off; returns false on a short read (EOF).
   bool read_at(std::uint64_t off, void* buf, std::size_t n) const;
   void write_at(std::uint64_t off, const void* buf, std::size_t n);
+  // Writes the buffers back to back from `off` (one pwritev per 1024).
+  struct Span {
+    const void* data;
+    std::size_t size;
+  };
+  void write_gather(std::uint64_t off, const std::vector<Span>& parts);
   // Makes the file's data and size durable (fdatasync).
   void sync();
   // Grows the file to `size` bytes with allocated (never sparse) blocks.

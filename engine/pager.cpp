@@ -342,6 +342,14 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
   for (auto& [pgno, page] : dirty)
     order.push_back(pgno);
   std::sort(order.begin(), order.end());
+  // Runs of consecutive fresh pages go out in one pwritev each.
+  std::vector<os::File::Span> run;
+  std::uint64_t run_start = 0;
+  auto flush = [&] {
+    if (!run.empty())
+      file_->write_gather(run_start, run);
+    run.clear();
+  };
   for (std::uint32_t pgno : order) {
     DirtyPage& page = dirty.at(pgno);
     std::uint8_t* p = page.buf.get();
@@ -352,12 +360,18 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
       put_u32(p + fmt::checked::kCrc, page_crc(p, page_size_));
     }
     if (page.fresh) {
-      file_->write_at(off, p, page_size_);
+      if (run.empty() || run_start + run.size() * page_size_ != off) {
+        flush();
+        run_start = off;
+      }
+      run.push_back({p, page_size_});
     } else {
+      flush();
       for (auto [lo, hi] : page.ranges)
         file_->write_at(off + lo, p + lo, hi - lo);
     }
   }
+  flush();
   bool durable = options_.durability == Durability::Full;
   try {
     if (durable)
