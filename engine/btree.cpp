@@ -297,7 +297,7 @@ std::optional<Entry> floor_in(const Pages& pages, std::uint32_t pgno,
   if (v.leaf()) {
     if (i == 0)
       return std::nullopt;
-    return Entry{v.key(i - 1), v.value(i - 1)};
+    return Entry{v.key(i - 1), v.value(i - 1), v.pgno()};
   }
   if (auto e = floor_in(pages, v.child(i), key, depth + 1))
     return e;
@@ -315,7 +315,7 @@ std::optional<Entry> last_of(const Pages& pages, std::uint32_t pgno,
   if (v.leaf()) {
     if (v.count() == 0)
       return std::nullopt;
-    return Entry{v.key(v.count() - 1), v.value(v.count() - 1)};
+    return Entry{v.key(v.count() - 1), v.value(v.count() - 1), v.pgno()};
   }
   for (std::size_t c = v.count() + 1; c-- > 0;)
     if (auto e = last_of(pages, v.child(c), depth + 1))
@@ -333,7 +333,7 @@ bool scan_in(const Pages& pages, std::uint32_t pgno, std::string_view from,
     if (i > 0 && v.key(i - 1) == from)
       --i;
     for (; i < v.count(); ++i)
-      if (!fn(Entry{v.key(i), v.value(i)}))
+      if (!fn(Entry{v.key(i), v.value(i), v.pgno()}))
         return false;
     return true;
   }
@@ -357,8 +357,8 @@ void pages_in(const Pages& pages, std::uint32_t pgno,
 
 } // namespace
 
-std::optional<std::string_view> get(const Pages& pages, std::uint32_t root,
-                                    std::string_view key) {
+std::optional<Entry> get(const Pages& pages, std::uint32_t root,
+                         std::string_view key) {
   if (root == fmt::kNoPage)
     return std::nullopt;
   std::uint32_t pgno = root;
@@ -369,7 +369,7 @@ std::optional<std::string_view> get(const Pages& pages, std::uint32_t root,
     std::size_t i = v.upper_bound(key);
     if (v.leaf()) {
       if (i > 0 && v.key(i - 1) == key)
-        return v.value(i - 1);
+        return Entry{v.key(i - 1), v.value(i - 1), pgno};
       return std::nullopt;
     }
     pgno = v.child(i);

@@ -18,12 +18,16 @@
 
 namespace klite::btree {
 
-using Entry = std::pair<std::string_view, std::string_view>; // key, value
+struct Entry {
+  std::string_view key;
+  std::string_view value;
+  std::uint32_t page; // the leaf holding it, for error messages
+};
 
 // Views point into the page and stay valid while the snapshot lives and,
 // for a writer, until its next change to the tree.
-std::optional<std::string_view> get(const Pages& pages, std::uint32_t root,
-                                    std::string_view key);
+std::optional<Entry> get(const Pages& pages, std::uint32_t root,
+                         std::string_view key);
 // The entry with the largest key <= `key`.
 std::optional<Entry> floor(const Pages& pages, std::uint32_t root,
                            std::string_view key);

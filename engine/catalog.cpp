@@ -13,11 +13,12 @@ using namespace coding;
 
 namespace {
 
-Descriptor decode(const Pages& pages, std::string_view name,
-                  std::string_view v) {
+Descriptor decode(const Pages& pages, const btree::Entry& e) {
+  const std::string name(e.key);
+  const std::string_view v = e.value;
   if (v.size() < d::kSize)
-    throw Error(ErrorCode::Corrupt, pages.path() + ": catalog entry for \"" +
-                                        std::string(name) + "\" is too short");
+    throw_corrupt(pages.path(), e.page,
+                  "catalog entry for \"" + name + "\" is too short");
   auto p = reinterpret_cast<const std::uint8_t*>(v.data());
   Descriptor x;
   x.id = get_u64(p + d::kId);
@@ -43,9 +44,8 @@ Descriptor decode(const Pages& pages, std::string_view name,
       (empty != (x.head == fmt::kNoPage)) ||
       (!empty && (x.tail_offset < fmt::data::kHeaderSize ||
                   x.tail_offset > ps)))
-    throw Error(ErrorCode::Corrupt, pages.path() + ": catalog entry for \"" +
-                                        std::string(name) +
-                                        "\" has fields out of range");
+    throw_corrupt(pages.path(), e.page,
+                  "catalog entry for \"" + name + "\" has fields out of range");
   return x;
 }
 
@@ -71,17 +71,17 @@ void check_name(std::string_view name) {
 }
 
 std::optional<Descriptor> find(const Pages& pages, std::string_view name) {
-  auto v = btree::get(pages, pages.meta().catalog_root, name);
-  if (!v)
+  auto e = btree::get(pages, pages.meta().catalog_root, name);
+  if (!e)
     return std::nullopt;
-  return decode(pages, name, *v);
+  return decode(pages, *e);
 }
 
 void each(const Pages& pages,
           const std::function<void(std::string_view, const Descriptor&)>& fn) {
   btree::scan(pages, pages.meta().catalog_root, {},
               [&](const btree::Entry& e) {
-                fn(e.first, decode(pages, e.first, e.second));
+                fn(e.key, decode(pages, e));
                 return true;
               });
 }

@@ -114,7 +114,11 @@ bool Reader::ensure(std::size_t idx) {
 bool Reader::load(std::size_t idx) {
   idx_ = idx;
   const std::uint64_t key = page_first_key_ + idx;
-  if (key < d_.first_key || key >= d_.next_key)
+  if (key >= d_.next_key)
+    corrupt(page_, "record " + std::to_string(key) +
+                       " is past the stream's last key " +
+                       std::to_string(d_.next_key - 1));
+  if (key < d_.first_key) // expired
     return invalid();
   const std::uint8_t* p = pages_.get(page_);
   const std::uint32_t ps = pages_.page_size();
@@ -168,6 +172,12 @@ bool Reader::load(std::size_t idx) {
       corrupt(page_, "record " + std::to_string(key) + " has a bad header block");
     rec_.raw_headers = bytes.substr(n, len);
     bytes.remove_prefix(n + len);
+    try { // so that Record::headers() cannot fail later
+      decode_headers(rec_.raw_headers);
+    } catch (const Error&) {
+      corrupt(page_, "record " + std::to_string(key) +
+                         " has a header block that does not decode");
+    }
   }
   rec_.value = bytes;
   return valid_ = true;
@@ -178,14 +188,14 @@ bool Reader::seek(std::uint64_t key) {
   if (key >= d_.next_key)
     return invalid();
   auto e = btree::floor(pages_, d_.index_root, index_key(key));
-  if (!e || e->second.size() != 4)
-    corrupt(d_.index_root, "key index has no entry for key " +
-                               std::to_string(key));
+  if (!e || e->value.size() != 4 || e->key.size() != 8)
+    corrupt(e ? e->page : d_.index_root,
+            "key index has no valid entry for key " + std::to_string(key));
   std::uint32_t pgno =
-      get_u32(reinterpret_cast<const std::uint8_t*>(e->second.data()));
+      get_u32(reinterpret_cast<const std::uint8_t*>(e->value.data()));
   enter(pgno);
   if (page_first_key_ != get_u64_be(reinterpret_cast<const std::uint8_t*>(
-                             e->first.data())) ||
+                             e->key.data())) ||
       !ensure(key - page_first_key_))
     corrupt(pgno, "key index entry does not match the page for key " +
                       std::to_string(key));
@@ -204,10 +214,16 @@ bool Reader::next() {
     return false;
   if (ensure(idx_ + 1))
     return load(idx_ + 1);
+  const std::uint64_t want = rec_.key + 1;
   std::uint32_t pg = page_;
   for (std::uint32_t hops = 0;; ++hops) {
-    if (pg == d_.tail)
+    if (pg == d_.tail) {
+      if (want != d_.next_key)
+        corrupt(pg, "the chain ends at key " + std::to_string(want - 1) +
+                        " but the stream's last key is " +
+                        std::to_string(d_.next_key - 1));
       return invalid();
+    }
     if (hops > d_.data_pages)
       corrupt(pg, "value chain has a cycle");
     std::uint32_t next = get_u32(pages_.get(pg) + dp::kNext);
@@ -215,8 +231,13 @@ bool Reader::next() {
       corrupt(next, "prev link does not point back to page " +
                         std::to_string(pg));
     enter(next);
-    if (ensure(0))
+    if (ensure(0)) {
+      if (page_first_key_ != want)
+        corrupt(next, "first key " + std::to_string(page_first_key_) +
+                          ", but page " + std::to_string(pg) +
+                          " ends at key " + std::to_string(want - 1));
       return load(0);
+    }
     pg = next;
   }
 }
@@ -226,10 +247,16 @@ bool Reader::prev() {
     return false;
   if (idx_ > 0)
     return load(idx_ - 1);
+  const std::uint64_t want = rec_.key - 1;
   std::uint32_t pg = page_;
   for (std::uint32_t hops = 0;; ++hops) {
-    if (pg == d_.head)
+    if (pg == d_.head) {
+      if (want >= d_.first_key)
+        corrupt(pg, "the chain starts at key " + std::to_string(want + 1) +
+                        " but the stream's first key is " +
+                        std::to_string(d_.first_key));
       return invalid();
+    }
     if (hops > d_.data_pages)
       corrupt(pg, "value chain has a cycle");
     std::uint32_t prev = get_u32(pages_.get(pg) + dp::kPrev);
@@ -237,8 +264,14 @@ bool Reader::prev() {
       corrupt(prev, "next link does not point to page " + std::to_string(pg));
     enter(prev);
     ensure(std::numeric_limits<std::size_t>::max() - 1); // parse them all
-    if (!starts_.empty())
+    if (!starts_.empty()) {
+      if (page_first_key_ + starts_.size() - 1 != want)
+        corrupt(prev, "last key " +
+                          std::to_string(page_first_key_ + starts_.size() - 1) +
+                          ", but page " + std::to_string(pg) +
+                          " starts at key " + std::to_string(want + 1));
       return load(starts_.size() - 1);
+    }
     pg = prev;
   }
 }

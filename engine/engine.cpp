@@ -32,9 +32,10 @@ struct ReadTxn::Impl {
     bool dirty = false;
   };
 
-  Impl(Engine::Impl& e, Pages snap) : engine(&e), snapshot(std::move(snap)) {}
-  Impl(Engine::Impl& e, std::unique_ptr<Writer> w)
-      : engine(&e), snapshot(w->pages()), writer(std::move(w)) {}
+  Impl(std::shared_ptr<Engine::Impl> e, Pages snap)
+      : engine(std::move(e)), snapshot(std::move(snap)) {}
+  Impl(std::shared_ptr<Engine::Impl> e, std::unique_ptr<Writer> w)
+      : engine(std::move(e)), snapshot(w->pages()), writer(std::move(w)) {}
   ~Impl() { finish(); }
 
   Pages& pages() { return writer ? writer->pages() : snapshot; }
@@ -61,6 +62,7 @@ struct ReadTxn::Impl {
     if (finished)
       return;
     finished = true;
+    *alive = false;
     if (writer) {
       writer.reset();
       engine->writing.store(false);
@@ -69,12 +71,15 @@ struct ReadTxn::Impl {
     }
   }
 
-  Engine::Impl* engine;
+  std::shared_ptr<Engine::Impl> engine;
   Pages snapshot;
   std::unique_ptr<Writer> writer;
   std::map<std::string, Stream, std::less<>> streams;
   std::optional<chain::Reader> getter;
   bool finished = false;
+  // Shared with this transaction's cursors, which check it before every
+  // step: a cursor used after its transaction ended is Misuse, not UB.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 
 namespace {
@@ -110,8 +115,10 @@ std::vector<Header> Record::headers() const {
 // Cursor
 
 struct Cursor::Impl {
-  Impl(const Pages& pages, const Descriptor& d, bool verify)
-      : reader(pages, d, verify) {}
+  Impl(std::shared_ptr<const bool> alive, const Pages& pages,
+       const Descriptor& d, bool verify)
+      : alive(std::move(alive)), reader(pages, d, verify) {}
+  std::shared_ptr<const bool> alive;
   chain::Reader reader;
 };
 
@@ -124,6 +131,8 @@ namespace {
 chain::Reader& reader_of(const std::unique_ptr<Cursor::Impl>& impl) {
   if (!impl)
     throw Error(ErrorCode::Misuse, "use of a moved-from cursor");
+  if (!*impl->alive)
+    throw Error(ErrorCode::Misuse, "use of a cursor whose transaction ended");
   return impl->reader;
 }
 } // namespace
@@ -136,11 +145,14 @@ bool Cursor::first() { return reader_of(impl_).first(); }
 bool Cursor::last() { return reader_of(impl_).last(); }
 bool Cursor::next() { return reader_of(impl_).next(); }
 bool Cursor::prev() { return reader_of(impl_).prev(); }
-bool Cursor::valid() const noexcept { return impl_ && impl_->reader.valid(); }
+bool Cursor::valid() const noexcept {
+  return impl_ && *impl_->alive && impl_->reader.valid();
+}
 const Record& Cursor::record() const {
-  if (!valid())
+  const chain::Reader& r = reader_of(impl_);
+  if (!r.valid())
     throw Error(ErrorCode::Misuse, "record() on a cursor that is not valid");
-  return impl_->reader.record();
+  return r.record();
 }
 
 // ---------------------------------------------------------------------------
@@ -174,9 +186,8 @@ std::optional<Record> ReadTxn::get(std::string_view stream,
 
 Cursor ReadTxn::cursor(std::string_view stream) {
   Impl& t = live(impl_);
-  return Cursor(
-      std::make_unique<Cursor::Impl>(t.pages(), t.require(stream).d,
-                                     t.verify()));
+  return Cursor(std::make_unique<Cursor::Impl>(
+      t.alive, t.pages(), t.require(stream).d, t.verify()));
 }
 
 bool ReadTxn::has_stream(std::string_view stream) {
@@ -342,41 +353,42 @@ void WriteTxn::abort() { live(impl_).finish(); }
 // ---------------------------------------------------------------------------
 // Engine
 
-Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Engine(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 Engine::~Engine() = default;
 
 Engine Engine::open(const std::string& path, const Options& options) {
-  return Engine(std::make_unique<Impl>(path, options));
+  return Engine(std::make_shared<Impl>(path, options));
 }
 
 namespace {
-Engine::Impl& engine_of(const std::unique_ptr<Engine::Impl>& impl) {
+const std::shared_ptr<Engine::Impl>&
+engine_of(const std::shared_ptr<Engine::Impl>& impl) {
   if (!impl)
     throw Error(ErrorCode::Misuse, "use of a moved-from engine");
-  return *impl;
+  return impl;
 }
 } // namespace
 
 ReadTxn Engine::read() {
-  Impl& e = engine_of(impl_);
-  return ReadTxn(std::make_unique<ReadTxn::Impl>(e, e.pager.acquire()));
+  const auto& e = engine_of(impl_);
+  return ReadTxn(std::make_unique<ReadTxn::Impl>(e, e->pager.acquire()));
 }
 
 WriteTxn Engine::write() {
-  Impl& e = engine_of(impl_);
-  e.pager.check_writable();
-  if (e.writing.exchange(true))
+  const auto& e = engine_of(impl_);
+  e->pager.check_writable();
+  if (e->writing.exchange(true))
     throw Error(ErrorCode::Busy,
-                e.pager.path() + ": a write transaction is already open");
+                e->pager.path() + ": a write transaction is already open");
   try {
-    Pages base = e.pager.acquire();
-    e.pager.release(base); // the writer's base is the newest commit anyway
+    Pages base = e->pager.acquire();
+    e->pager.release(base); // the writer's base is the newest commit anyway
     return WriteTxn(
         std::make_unique<ReadTxn::Impl>(e, std::make_unique<Writer>(base)));
   } catch (...) {
-    e.writing.store(false);
+    e->writing.store(false);
     throw;
   }
 }
@@ -417,8 +429,8 @@ StreamInfo Engine::info(std::string_view stream) { return read().info(stream); }
 
 std::vector<StreamInfo> Engine::streams() { return read().streams(); }
 
-const std::string& Engine::path() const noexcept {
-  return impl_->pager.path();
+const std::string& Engine::path() const {
+  return engine_of(impl_)->pager.path();
 }
 
 } // namespace klite

@@ -6,6 +6,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -137,6 +138,31 @@ void File::sync_directory() {
   ::close(dfd);
   if (rc != 0)
     throw_io(dir, "fsync directory", err);
+}
+
+bool create_file(const std::string& path, const void* bytes, std::size_t n) {
+  std::string tmp = path + ".klite-new-" + std::to_string(::getpid());
+  try {
+    File f(tmp, File::Mode::Create);
+    f.allocate(n);
+    f.write_at(0, bytes, n);
+    f.sync();
+    // RENAME_NOREPLACE: if another process created `path` meanwhile, its
+    // file wins and ours is discarded.
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(),
+                    RENAME_NOREPLACE) != 0) {
+      int err = errno;
+      if (err != EEXIST)
+        throw_io(path, "rename", err);
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    f.sync_directory();
+    return true;
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
 }
 
 Mapping::Mapping(const std::string& path, std::size_t size) : size_(size) {

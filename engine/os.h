@@ -52,6 +52,12 @@ private:
   int fd_ = -1;
 };
 
+// Creates `path` holding `bytes`, atomically: the bytes are written and
+// synced under a temporary name, which is then renamed into place (unless
+// `path` exists by then) and the directory synced. A crash never leaves a
+// partial file under `path`. Returns false if `path` already existed.
+bool create_file(const std::string& path, const void* bytes, std::size_t n);
+
 // A read-only view of the first `size` bytes of a file. `size` may exceed
 // the file's length (room to grow without remapping); touching bytes past
 // the end of the file raises SIGBUS, so callers check page numbers first.

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -151,33 +150,15 @@ std::uint64_t Pager::now() {
 }
 
 void Pager::create(const std::string& path) {
-  // Build the file under a temporary name and rename it into place, so a
-  // crash never leaves a half-made file under the real name.
   const std::uint32_t ps = options_.page_size;
-  std::string tmp = path + ".klite-new";
-  std::filesystem::remove(tmp);
-  {
-    os::File f(tmp, os::File::Mode::Create);
-    std::vector<std::uint8_t> pages(2 * std::size_t{ps}, 0);
-    Meta m;
-    m.page_count = 2;
-    m.txn_id = 0;
-    encode_meta(pages.data(), m, ps);
-    m.txn_id = 1;
-    encode_meta(pages.data() + ps, m, ps);
-    f.allocate(pages.size());
-    f.write_at(0, pages.data(), pages.size());
-    f.sync();
-  }
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) { // someone else created it
-    std::filesystem::remove(tmp, ec);
-    return;
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw_io(path, "rename", ec.value());
-  os::File(path, os::File::Mode::ReadOnly).sync_directory();
+  std::vector<std::uint8_t> pages(2 * std::size_t{ps}, 0);
+  Meta m;
+  m.page_count = 2;
+  m.txn_id = 0;
+  encode_meta(pages.data(), m, ps);
+  m.txn_id = 1;
+  encode_meta(pages.data() + ps, m, ps);
+  os::create_file(path, pages.data(), pages.size()); // lost race: theirs wins
 }
 
 void Pager::load_meta() {

@@ -8,8 +8,9 @@
 // commit before it began, for its whole life. Committed pages are never
 // modified in place (copy-on-write), so there is no recovery step on open.
 //
-// Lifetimes: an Engine must outlive its transactions, and a transaction its
-// cursors. Views returned by reads (Record::value, Record::raw_headers) stay
+// Lifetimes: a transaction keeps the file open, so it may outlive the
+// Engine that began it. A cursor used after its transaction ended throws
+// Misuse. Views returned by reads (Record::value, Record::raw_headers) stay
 // valid until the next read through the same ReadTxn/WriteTxn or Cursor, or
 // until that object ends, whichever comes first. Copy what you keep longer.
 #pragma once
@@ -212,13 +213,13 @@ public:
   StreamInfo info(std::string_view stream);
   std::vector<StreamInfo> streams();
 
-  const std::string& path() const noexcept;
+  const std::string& path() const;
 
   struct Impl;
 
 private:
-  explicit Engine(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Engine(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_; // shared with the transactions
 };
 
 } // namespace klite

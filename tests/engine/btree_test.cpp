@@ -36,7 +36,7 @@ void write_tree(Pager& pager, const std::function<void(Writer&, std::uint32_t&)>
 std::map<std::string, std::string> read_all(const Pages& pages) {
   std::map<std::string, std::string> out;
   btree::scan(pages, pages.meta().catalog_root, {}, [&](const btree::Entry& e) {
-    out.emplace(e.first, e.second);
+    out.emplace(e.key, e.value);
     return true;
   });
   return out;
@@ -78,7 +78,7 @@ TEST_CASE("B+tree: against a model") {
         auto it = model.find(key);
         REQUIRE(got.has_value() == (it != model.end()));
         if (got)
-          CHECK(*got == it->second);
+          CHECK(got->value == it->second);
         // floor: the largest key <= probe
         auto f = btree::floor(snap, snap.meta().catalog_root, key);
         auto up = model.upper_bound(key);
@@ -87,7 +87,7 @@ TEST_CASE("B+tree: against a model") {
         } else {
           --up;
           REQUIRE(f.has_value());
-          CHECK(f->first == up->first);
+          CHECK(f->key == up->first);
         }
       }
       pager.release(snap);
@@ -139,7 +139,7 @@ TEST_CASE("B+tree: against a model") {
     Pages snap = pager.acquire();
     std::vector<std::uint64_t> seen;
     btree::scan(snap, snap.meta().catalog_root, be_key(2345), [&](const btree::Entry& e) {
-      seen.push_back(klite::coding::get_u64_be(reinterpret_cast<const std::uint8_t*>(e.first.data())));
+      seen.push_back(klite::coding::get_u64_be(reinterpret_cast<const std::uint8_t*>(e.key.data())));
       return seen.size() < 3;
     });
     CHECK(seen == std::vector<std::uint64_t>{2350, 2360, 2370});
