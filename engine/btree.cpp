@@ -24,9 +24,26 @@ public:
   NodeView(const Pages& pages, std::uint32_t pgno)
       : pages_(pages), pgno_(pgno),
         p_(pages.checked(pgno, fmt::kBranchPage, fmt::kLeafPage)),
-        ps_(pages.page_size()), count_(get_u16(p_ + fmt::checked::kCount)) {
+        ps_(pages.page_size()), count_(get_u16(p_ + fmt::checked::kCount)),
+        content_(get_u16(p_ + fmt::checked::kContentStart)) {
     if (kHeader + 2u * count_ > ps_)
       corrupt("cell count too large");
+    if (content_ < kHeader + 2u * count_ || content_ > ps_)
+      corrupt("cell area start out of range");
+  }
+
+  // Bytes free between the slot array and the cell area.
+  std::size_t free_space() const { return content_ - kHeader - 2 * count_; }
+  std::size_t content_start() const { return content_; }
+  // Offsets within the page, for changing a copy of it in place.
+  std::size_t value_offset(std::size_t i) const {
+    return reinterpret_cast<const std::uint8_t*>(value(i).data()) - p_;
+  }
+  std::size_t child_offset(std::size_t i) const {
+    if (i == 0)
+      return fmt::checked::kLink;
+    child(i); // checks bounds
+    return reinterpret_cast<const std::uint8_t*>(key(i - 1).end()) - p_;
   }
 
   bool leaf() const { return p_[fmt::checked::kType] == fmt::kLeafPage; }
@@ -92,6 +109,7 @@ private:
   const std::uint8_t* p_;
   std::uint32_t ps_;
   std::size_t count_;
+  std::size_t content_;
 };
 
 // A node decoded for modification. For a branch, vals hold 4-byte children
@@ -213,32 +231,76 @@ std::optional<Split> store(Writer& w, std::uint32_t& pgno, Node& n,
   return split;
 }
 
+// Adds a cell at slot i of page pgno in place, if it fits: no decoding,
+// which keeps appends to the key index cheap. `leaf`: value is a byte
+// string (else a u32 child).
+bool insert_in_place(Writer& w, std::uint32_t& pgno, const NodeView& v,
+                     std::size_t i, std::string_view key,
+                     std::string_view value) {
+  const bool leaf = v.leaf();
+  std::size_t size = varint_size(key.size()) + key.size() +
+                     (leaf ? varint_size(value.size()) : 0) + value.size();
+  if (v.free_space() < size + 2)
+    return false;
+  const std::size_t count = v.count(), start = v.content_start() - size;
+  std::uint8_t* p = w.cow(pgno);
+  std::uint8_t* c = p + start;
+  c += put_varint(c, key.size());
+  std::memcpy(c, key.data(), key.size());
+  c += key.size();
+  if (leaf)
+    c += put_varint(c, value.size());
+  std::memcpy(c, value.data(), value.size());
+  std::uint8_t* slots = p + kHeader;
+  std::memmove(slots + 2 * (i + 1), slots + 2 * i, 2 * (count - i));
+  put_u16(slots + 2 * i, static_cast<std::uint16_t>(start));
+  put_u16(p + fmt::checked::kCount, static_cast<std::uint16_t>(count + 1));
+  put_u16(p + fmt::checked::kContentStart, static_cast<std::uint16_t>(start));
+  return true;
+}
+
+// Inserts into a node that has no room, through a decoded copy.
+std::optional<Split> insert_decoded(Writer& w, std::uint32_t& pgno,
+                                    std::size_t i, std::string_view key,
+                                    std::string_view value) {
+  Node n = Node::load(w.pages(), pgno);
+  n.keys.emplace(n.keys.begin() + static_cast<std::ptrdiff_t>(i), key);
+  n.vals.emplace(n.vals.begin() + static_cast<std::ptrdiff_t>(i), value);
+  return store(w, pgno, n, i + 1 == n.keys.size());
+}
+
 std::optional<Split> insert(Writer& w, std::uint32_t& pgno,
                             std::string_view key, std::string_view value) {
-  Node n = Node::load(w.pages(), pgno);
-  auto it = std::upper_bound(n.keys.begin(), n.keys.end(), key,
-                             [](std::string_view k, const std::string& s) {
-                               return k < std::string_view(s);
-                             });
-  auto i = static_cast<std::size_t>(it - n.keys.begin());
-  if (n.leaf) {
-    if (i > 0 && n.keys[i - 1] == key) {
+  NodeView v(w.pages(), pgno);
+  std::size_t i = v.upper_bound(key);
+  if (v.leaf()) {
+    if (i > 0 && v.key(i - 1) == key) {
+      if (v.value(i - 1).size() == value.size()) { // e.g. a descriptor
+        std::size_t off = v.value_offset(i - 1);
+        std::memcpy(w.cow(pgno) + off, value.data(), value.size());
+        return std::nullopt;
+      }
+      Node n = Node::load(w.pages(), pgno);
       n.vals[i - 1] = value;
       return store(w, pgno, n, false);
     }
-    n.keys.emplace(n.keys.begin() + static_cast<std::ptrdiff_t>(i), key);
-    n.vals.emplace(n.vals.begin() + static_cast<std::ptrdiff_t>(i), value);
-    return store(w, pgno, n, i + 1 == n.keys.size());
+    if (insert_in_place(w, pgno, v, i, key, value))
+      return std::nullopt;
+    return insert_decoded(w, pgno, i, key, value);
   }
-  std::uint32_t c = child_of(n, i);
+  const std::uint32_t old_child = v.child(i);
+  const std::size_t child_off = v.child_offset(i);
+  std::uint32_t c = old_child;
   std::optional<Split> s = insert(w, c, key, value);
-  set_child(n, i, c);
+  if (c != old_child)
+    put_u32(w.cow(pgno) + child_off, c);
   if (!s)
-    return store(w, pgno, n, false);
-  n.keys.emplace(n.keys.begin() + static_cast<std::ptrdiff_t>(i), s->key);
-  n.vals.emplace(n.vals.begin() + static_cast<std::ptrdiff_t>(i),
-                 child_bytes(s->right));
-  return store(w, pgno, n, i + 1 == n.keys.size());
+    return std::nullopt;
+  std::string right = child_bytes(s->right);
+  NodeView now(w.pages(), pgno);
+  if (insert_in_place(w, pgno, now, i, s->key, right))
+    return std::nullopt;
+  return insert_decoded(w, pgno, i, s->key, right);
 }
 
 // Returns whether the key was found; sets `emptied` if the node at pgno

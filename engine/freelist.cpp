@@ -6,6 +6,7 @@
 #include "engine/pager.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace klite {
 
@@ -113,6 +114,7 @@ void FreeList::save() {
   for (std::size_t i = 0; i < freed_.size(); i += chunk_cap) {
     std::uint32_t pg = reserved[next++];
     std::uint8_t* p = w_.install(pg, true, true);
+    std::memset(p, 0, ps);
     auto n = static_cast<std::uint16_t>(std::min(chunk_cap, freed_.size() - i));
     p[fmt::checked::kType] = fmt::kFreeChunkPage;
     put_u16(p + fmt::checked::kCount, n);
@@ -128,6 +130,7 @@ void FreeList::save() {
   for (std::size_t d = dir_pages; d-- > 0;) {
     std::uint32_t pg = reserved[next++];
     std::uint8_t* p = w_.install(pg, true, true);
+    std::memset(p, 0, ps);
     std::size_t first = d * dir_cap;
     auto n = static_cast<std::uint16_t>(std::min(dir_cap, dir_.size() - first));
     p[fmt::checked::kType] = fmt::kFreeDirPage;

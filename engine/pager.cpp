@@ -271,6 +271,23 @@ std::uint64_t Pager::oldest_reader() const {
                           : *readers_.begin();
 }
 
+std::unique_ptr<std::uint8_t[]> Pager::take_buffer() {
+  if (spare_buffers_.empty())
+    return std::make_unique_for_overwrite<std::uint8_t[]>(page_size_);
+  auto buf = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return buf;
+}
+
+void Pager::give_buffer(std::unique_ptr<std::uint8_t[]> buf) noexcept {
+  if (buf && spare_buffers_.size() < kMaxSpareBuffers) {
+    try {
+      spare_buffers_.push_back(std::move(buf));
+    } catch (...) { // out of memory: just free it
+    }
+  }
+}
+
 bool Pager::known_good(std::uint32_t pgno, std::uint32_t crc) const noexcept {
   std::uint64_t want = (std::uint64_t{pgno} << 32) | crc;
   return good_[pgno % kGoodSlots].load(std::memory_order_relaxed) == want;
@@ -377,11 +394,14 @@ Writer::Writer(Pages base) : pages_(std::move(base)) {
   free_ = std::make_unique<FreeList>(*this);
 }
 
-Writer::~Writer() = default;
+Writer::~Writer() {
+  for (auto& [pgno, page] : dirty_)
+    pages_.pager().give_buffer(std::move(page.buf));
+}
 
 std::uint8_t* Writer::install(std::uint32_t pgno, bool fresh, bool checked) {
   DirtyPage& page = dirty_[pgno];
-  page.buf = std::make_unique<std::uint8_t[]>(page_size());
+  page.buf = pages_.pager().take_buffer(); // contents: the caller's job
   page.fresh = fresh;
   page.checked = checked;
   return page.buf.get();
@@ -441,6 +461,7 @@ void Writer::free(std::uint32_t pgno) {
   auto it = dirty_.find(pgno);
   if (it != dirty_.end()) {
     bool fresh = it->second.fresh;
+    pages_.pager().give_buffer(std::move(it->second.buf));
     dirty_.erase(it);
     if (fresh) {
       free_->recycle(pgno);

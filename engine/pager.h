@@ -108,6 +108,12 @@ public:
   // what reached the disk, so it refuses to go on until reopened).
   void check_writable() const;
 
+  // Page-sized buffers for the writer's dirty pages, reused across
+  // transactions so a commit does not pay for fresh heap pages. Only the
+  // one writer calls these.
+  std::unique_ptr<std::uint8_t[]> take_buffer();
+  void give_buffer(std::unique_ptr<std::uint8_t[]> buf) noexcept;
+
   // B+tree page CRC cache: a committed page that passed its CRC check once
   // is not checked again while its stored CRC is unchanged.
   bool known_good(std::uint32_t pgno, std::uint32_t crc) const noexcept;
@@ -130,6 +136,9 @@ private:
   Meta current_;
   std::shared_ptr<const os::Mapping> map_;
   std::multiset<std::uint64_t> readers_;
+
+  std::vector<std::unique_ptr<std::uint8_t[]>> spare_buffers_;
+  static constexpr std::size_t kMaxSpareBuffers = 1024;
 
   static constexpr std::size_t kGoodSlots = 1 << 16;
   std::unique_ptr<std::atomic<std::uint64_t>[]> good_;
