@@ -82,9 +82,18 @@ public:
   // The first index whose key is > `key`.
   std::size_t upper_bound(std::string_view key) const {
     std::size_t lo = 0, hi = count_;
+    // 8-byte keys (the key index) compare as integers: same order as memcmp.
+    const bool u64 = key.size() == 8;
+    const std::uint64_t want =
+        u64 ? get_u64_be(reinterpret_cast<const std::uint8_t*>(key.data())) : 0;
     while (lo < hi) {
       std::size_t mid = (lo + hi) / 2;
-      if (this->key(mid) <= key)
+      std::string_view k = this->key(mid);
+      bool le = u64 && k.size() == 8
+                    ? get_u64_be(reinterpret_cast<const std::uint8_t*>(
+                          k.data())) <= want
+                    : k <= key;
+      if (le)
         lo = mid + 1;
       else
         hi = mid;

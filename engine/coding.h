@@ -47,10 +47,7 @@ inline void put_u64_be(std::uint8_t* p, std::uint64_t v) noexcept {
     p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
 }
 inline std::uint64_t get_u64_be(const std::uint8_t* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | p[i];
-  return v;
+  return __builtin_bswap64(get_u64(p));
 }
 
 inline std::size_t varint_size(std::uint64_t v) noexcept {

@@ -35,7 +35,9 @@ struct ReadTxn::Impl {
   Impl(std::shared_ptr<Engine::Impl> e, Pages snap)
       : engine(std::move(e)), snapshot(std::move(snap)) {}
   Impl(std::shared_ptr<Engine::Impl> e, std::unique_ptr<Writer> w)
-      : engine(std::move(e)), snapshot(w->pages()), writer(std::move(w)) {}
+      : engine(std::move(e)), snapshot(w->pages()), writer(std::move(w)) {
+    snapshot.meta().txn_id -= 1; // the commit the writer builds on
+  }
   ~Impl() { finish(); }
 
   Pages& pages() { return writer ? writer->pages() : snapshot; }
@@ -287,9 +289,10 @@ std::uint64_t WriteTxn::append(std::string_view stream, std::string_view value,
   Impl& t = live(impl_);
   check_value(value);
   std::string block = chain::encode_headers(headers);
+  std::uint64_t now = t.engine->pager.now();
   auto& s = stream_for_append(t, stream);
   return guarded(t, [&] {
-    std::uint64_t ts = std::max(t.engine->pager.now(), s.d.last_ts);
+    std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t key = s.d.next_key;
     chain::append(*t.writer, s.d, ts, block, value);
     s.dirty = true;
@@ -302,9 +305,10 @@ std::uint64_t WriteTxn::append_batch(std::string_view stream,
   Impl& t = live(impl_);
   for (std::string_view v : values)
     check_value(v);
+  std::uint64_t now = t.engine->pager.now();
   auto& s = stream_for_append(t, stream);
   return guarded(t, [&] {
-    std::uint64_t ts = std::max(t.engine->pager.now(), s.d.last_ts);
+    std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t first = s.d.next_key;
     for (std::string_view v : values)
       chain::append(*t.writer, s.d, ts, {}, v);

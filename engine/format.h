@@ -29,7 +29,7 @@ enum PageType : std::uint8_t {
 
 // ---------------------------------------------------------------------------
 // Meta page (pages 0 and 1). Commit N writes page N % 2; open uses the valid
-// one with the larger txn id. Only the first kMetaSize bytes are used; the
+// one with the larger txn id. Only the first meta::kSize bytes are used; the
 // rest of the page is zero.
 //
 // OFFSET SIZE DESCRIPTION
@@ -60,7 +60,8 @@ inline constexpr std::size_t kSize = 64;
 //      0    1 page type
 //      1    1 reserved, 0
 //      2    2 count: cells (B+tree), entries (free-list pages)
-//      4    2 content start: lowest offset of the cell area (B+tree)
+//      4    2 content start: exact lowest offset of the cell area (B+tree);
+//               new cells go just below it
 //      6    2 reserved, 0
 //      8    4 CRC32C of the page, computed with this field zero
 //     12    4 this page's own number (catches misdirected writes)
@@ -87,7 +88,7 @@ inline constexpr std::size_t kHeaderSize = 32;
 // 32; link = next directory page (0: last). Entries are in commit order.
 //
 // OFFSET SIZE DESCRIPTION (of one entry)
-//      0    8 tag: txn id that freed the pages (0: free since before)
+//      0    8 tag: txn id of the commit that freed the pages
 //      8    4 chunk page number
 //     12    2 entries in the chunk
 //     14    2 entries already reused (the chunk's first `used` page numbers)
@@ -113,6 +114,7 @@ inline constexpr std::size_t kTag = 0, kChunk = 8, kCount = 12, kUsed = 14;
 //      8    4 prev page in the chain (0: head)
 //     12    4 (seal) next page in the chain
 //     16    8 first key: key of the first record that starts on this page
+//               (on a page where none starts yet: the key the next one gets)
 //     24    8 base timestamp: the first record starting here stores its
 //               timestamp as a delta from this
 //     32   .. records, back to back

@@ -165,9 +165,19 @@ bool create_file(const std::string& path, const void* bytes, std::size_t n) {
   }
 }
 
-Mapping::Mapping(const std::string& path, std::size_t size) : size_(size) {
+bool File::same_file(int fd) const {
+  struct stat a, b;
+  if (::fstat(fd_, &a) != 0 || ::fstat(fd, &b) != 0)
+    throw_io(path_, "fstat", errno);
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+Mapping::Mapping(const File& file, std::size_t size) : size_(size) {
+  const std::string& path = file.path();
   try {
     file_ = std::make_unique<bip::file_mapping>(path.c_str(), bip::read_only);
+    if (!file.same_file(file_->get_mapping_handle().handle))
+      throw Error(ErrorCode::IO, path + ": the file was replaced while open");
     region_ = std::make_unique<bip::mapped_region>(*file_, bip::read_only, 0,
                                                    size);
   } catch (const bip::interprocess_exception& e) {

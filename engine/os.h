@@ -22,8 +22,7 @@ namespace klite::os {
 class File {
 public:
   enum class Mode { ReadOnly, ReadWrite, Create };
-  // Opens `path`. Create makes the file if missing (and syncs its directory
-  // once the caller calls sync_new()). Throws NotFound or IO.
+  // Opens `path`; Create makes it if missing. Throws NotFound or IO.
   File(std::string path, Mode mode);
   ~File();
   File(const File&) = delete;
@@ -31,6 +30,8 @@ public:
 
   const std::string& path() const noexcept { return path_; }
   std::uint64_t size() const;
+  // Whether descriptor `fd` refers to this same file.
+  bool same_file(int fd) const;
   // Reads exactly n bytes at off; returns false on a short read (EOF).
   bool read_at(std::uint64_t off, void* buf, std::size_t n) const;
   void write_at(std::uint64_t off, const void* buf, std::size_t n);
@@ -63,7 +64,9 @@ bool create_file(const std::string& path, const void* bytes, std::size_t n);
 // the end of the file raises SIGBUS, so callers check page numbers first.
 class Mapping {
 public:
-  Mapping(const std::string& path, std::size_t size);
+  // Maps `file` by its path; throws IO if the path no longer names the
+  // file `file` has open (it was replaced underneath).
+  Mapping(const File& file, std::size_t size);
   ~Mapping();
   const std::uint8_t* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }

@@ -141,12 +141,18 @@ Pager::Pager(const std::string& path, const Options& options)
 Pager::~Pager() = default;
 
 std::uint64_t Pager::now() {
-  if (options_.clock)
-    return options_.clock();
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  std::uint64_t t =
+      options_.clock
+          ? options_.clock()
+          : static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+  if (t > kMaxTimestamp)
+    throw Error(ErrorCode::InvalidArgument,
+                "the clock returned " + std::to_string(t) +
+                    " us, past the largest timestamp klite stores (2^62 us)");
+  return t;
 }
 
 void Pager::create(const std::string& path) {
@@ -229,7 +235,7 @@ void Pager::remap(std::uint64_t file_size) {
   std::uint64_t want = std::max<std::uint64_t>(2 * file_size, kGiB);
   want = (want + kGiB - 1) / kGiB * kGiB;
   auto map = std::make_shared<const os::Mapping>(
-      file_->path(), static_cast<std::size_t>(want));
+      *file_, static_cast<std::size_t>(want));
   std::lock_guard lock(mu_);
   map_ = std::move(map); // live snapshots keep the old mapping alive
 }

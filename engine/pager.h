@@ -92,7 +92,10 @@ public:
   const std::string& path() const noexcept { return file_->path(); }
   std::uint32_t page_size() const noexcept { return page_size_; }
   const Options& options() const noexcept { return options_; }
+  // The clock, in microseconds since the Unix epoch. Throws InvalidArgument
+  // past kMaxTimestamp, so record timestamp deltas fit their varint.
   std::uint64_t now();
+  static constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 62;
 
   // A snapshot of the last commit, registered as a live reader until
   // release() (so its pages are not reused). Checks that the file still
@@ -130,7 +133,7 @@ private:
   std::unique_ptr<os::File> file_;
   std::uint32_t page_size_ = 0;
   std::uint64_t file_size_ = 0;
-  bool sync_failed_ = false;
+  std::atomic<bool> sync_failed_{false};
 
   mutable std::mutex mu_; // guards the fields below
   Meta current_;

@@ -142,7 +142,8 @@ public:
   StreamInfo info(std::string_view stream);
   // All streams in name (byte) order.
   std::vector<StreamInfo> streams();
-  // The id of the commit this snapshot shows.
+  // The id of the commit this snapshot shows (for a WriteTxn: the commit it
+  // builds on).
   std::uint64_t snapshot_id() const noexcept;
 
   struct Impl;
