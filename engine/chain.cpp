@@ -183,10 +183,7 @@ bool Reader::load(std::size_t idx) {
   return valid_ = true;
 }
 
-bool Reader::seek(std::uint64_t key) {
-  key = std::max(key, d_.first_key);
-  if (key >= d_.next_key)
-    return invalid();
+std::size_t Reader::locate(std::uint64_t key) {
   auto e = btree::floor(pages_, d_.index_root, index_key(key));
   if (!e || e->value.size() != 4 || e->key.size() != 8)
     corrupt(e ? e->page : d_.index_root,
@@ -203,10 +200,31 @@ bool Reader::seek(std::uint64_t key) {
   }
   if (page_first_key_ != get_u64_be(reinterpret_cast<const std::uint8_t*>(
                              e->key.data())) ||
-      !ensure(key - page_first_key_))
+      key < page_first_key_ || !ensure(key - page_first_key_))
     corrupt(pgno, "key index entry does not match the page for key " +
                       std::to_string(key));
-  return load(key - page_first_key_);
+  return key - page_first_key_;
+}
+
+bool Reader::seek(std::uint64_t key) {
+  key = std::max(key, d_.first_key);
+  if (key >= d_.next_key)
+    return invalid();
+  return load(locate(key));
+}
+
+bool Reader::seek_time(std::uint64_t ts) {
+  std::uint64_t lo = d_.first_key, hi = d_.next_key;
+  while (lo < hi) {
+    std::uint64_t mid = lo + (hi - lo) / 2;
+    if (starts_[locate(mid)].ts < ts)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo >= d_.next_key)
+    return invalid();
+  return load(locate(lo));
 }
 
 bool Reader::seek_before(std::uint64_t key) {

@@ -31,6 +31,9 @@ public:
 
   bool seek(std::uint64_t key); // first live record with key >= `key`
   bool seek_before(std::uint64_t key);
+  // First live record with timestamp >= `ts`: a binary search over keys,
+  // since timestamps never decrease along a stream.
+  bool seek_time(std::uint64_t ts);
   bool first() { return seek(d_.first_key); }
   bool last() { return seek_before(d_.next_key); }
   bool next();
@@ -43,6 +46,9 @@ private:
     std::uint32_t off;
     std::uint64_t ts;
   };
+  // Positions on the page holding `key` (REQUIRES: a live key) and parses
+  // record starts up to it; returns its index on the page.
+  std::size_t locate(std::uint64_t key);
   // Makes `pgno` the current page; its record starts are parsed lazily.
   void enter(std::uint32_t pgno);
   // Parses record starts until starts_[idx] exists; false if the page has

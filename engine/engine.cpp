@@ -143,6 +143,9 @@ bool Cursor::seek(std::uint64_t key) { return reader_of(impl_).seek(key); }
 bool Cursor::seek_before(std::uint64_t key) {
   return reader_of(impl_).seek_before(key);
 }
+bool Cursor::seek_time(std::uint64_t ts) {
+  return reader_of(impl_).seek_time(ts);
+}
 bool Cursor::first() { return reader_of(impl_).first(); }
 bool Cursor::last() { return reader_of(impl_).last(); }
 bool Cursor::next() { return reader_of(impl_).next(); }

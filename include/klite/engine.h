@@ -106,6 +106,10 @@ public:
 
   bool seek(std::uint64_t key);        // first record with key >= `key`
   bool seek_before(std::uint64_t key); // last record with key < `key`
+  // The first record with timestamp >= `ts` (microseconds since the Unix
+  // epoch). Timestamps never decrease along a stream, so this is a binary
+  // search: O(log n) key lookups, not a scan.
+  bool seek_time(std::uint64_t ts);
   bool first();
   bool last();
   bool next();

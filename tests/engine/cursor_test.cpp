@@ -481,3 +481,52 @@ TEST_CASE("Cursor: snapshots") {
     CHECK_FALSE(c.valid());
   }
 }
+
+TEST_CASE("Cursor: seek by time") {
+  klite::test::TempDir dir;
+  klite::test::FakeClock clock;
+  klite::Options options = klite::test::fast_options();
+  options.clock = clock;
+  options.page_size = 1024;
+  klite::Engine engine = klite::Engine::open(dir.file(), options);
+  klite::test::Rng rng(11);
+
+  // Runs of equal timestamps with gaps between them, over many pages.
+  std::vector<std::uint64_t> ts; // ts[k - 1] is the timestamp of key k
+  std::uint64_t t = 1000;
+  for (int run = 0; run < 300; ++run) {
+    t += rng.range(1, 50);
+    clock.set(t);
+    auto txn = engine.write();
+    for (std::uint64_t i = rng.range(1, 8); i > 0; --i) {
+      txn.append("s", std::string(static_cast<std::size_t>(rng.range(0, 300)), 'v'));
+      ts.push_back(t);
+    }
+    txn.commit();
+  }
+  engine.create_stream("empty");
+
+  auto txn = engine.read();
+  auto c = txn.cursor("s");
+  for (std::uint64_t probe = 0; probe <= t + 2; probe += rng.range(1, 7)) {
+    CAPTURE(probe);
+    auto it = std::lower_bound(ts.begin(), ts.end(), probe);
+    if (it == ts.end()) {
+      CHECK_FALSE(c.seek_time(probe));
+      CHECK_FALSE(c.valid());
+      continue;
+    }
+    REQUIRE(c.seek_time(probe));
+    const auto want = static_cast<std::uint64_t>(it - ts.begin()) + 1;
+    CHECK(c.record().key == want);
+    CHECK(c.record().timestamp == *it);
+    // It is a position like any other: the scan goes on from there.
+    if (want < ts.size()) {
+      REQUIRE(c.next());
+      CHECK(c.record().key == want + 1);
+    }
+  }
+  auto e = txn.cursor("empty");
+  CHECK_FALSE(e.seek_time(0));
+  CHECK_FALSE(e.seek_time(UINT64_MAX));
+}
