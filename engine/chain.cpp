@@ -206,14 +206,14 @@ std::size_t Reader::locate(std::uint64_t key) {
   return key - page_first_key_;
 }
 
-bool Reader::seek(std::uint64_t key) {
+bool Reader::do_seek(std::uint64_t key) {
   key = std::max(key, d_.first_key);
   if (key >= d_.next_key)
     return invalid();
   return load(locate(key));
 }
 
-bool Reader::seek_time(std::uint64_t ts) {
+bool Reader::do_seek_time(std::uint64_t ts) {
   std::uint64_t lo = d_.first_key, hi = d_.next_key;
   while (lo < hi) {
     std::uint64_t mid = lo + (hi - lo) / 2;
@@ -227,14 +227,14 @@ bool Reader::seek_time(std::uint64_t ts) {
   return load(locate(lo));
 }
 
-bool Reader::seek_before(std::uint64_t key) {
+bool Reader::do_seek_before(std::uint64_t key) {
   key = std::min(key, d_.next_key);
   if (key <= d_.first_key)
     return invalid();
-  return seek(key - 1);
+  return do_seek(key - 1);
 }
 
-bool Reader::next() {
+bool Reader::do_next() {
   if (!valid_)
     return false;
   if (ensure(idx_ + 1))
@@ -267,7 +267,7 @@ bool Reader::next() {
   }
 }
 
-bool Reader::prev() {
+bool Reader::do_prev() {
   if (!valid_)
     return false;
   if (idx_ > 0)

@@ -29,19 +29,45 @@ public:
     valid_ = false;
   }
 
-  bool seek(std::uint64_t key); // first live record with key >= `key`
-  bool seek_before(std::uint64_t key);
+  // Each positioning call returns valid(). One that throws (a damaged
+  // page) leaves the reader not valid, never showing a half-read record.
+  bool seek(std::uint64_t key) { // first live record with key >= `key`
+    return guard([&] { return do_seek(key); });
+  }
+  bool seek_before(std::uint64_t key) {
+    return guard([&] { return do_seek_before(key); });
+  }
   // First live record with timestamp >= `ts`: a binary search over keys,
   // since timestamps never decrease along a stream.
-  bool seek_time(std::uint64_t ts);
+  bool seek_time(std::uint64_t ts) {
+    return guard([&] { return do_seek_time(ts); });
+  }
   bool first() { return seek(d_.first_key); }
   bool last() { return seek_before(d_.next_key); }
-  bool next();
-  bool prev();
+  bool next() {
+    return guard([&] { return do_next(); });
+  }
+  bool prev() {
+    return guard([&] { return do_prev(); });
+  }
   bool valid() const noexcept { return valid_; }
   const Record& record() const noexcept { return rec_; }
 
 private:
+  template <class F> bool guard(F&& f) {
+    try {
+      return f();
+    } catch (...) {
+      valid_ = false;
+      throw;
+    }
+  }
+  bool do_seek(std::uint64_t key);
+  bool do_seek_before(std::uint64_t key);
+  bool do_seek_time(std::uint64_t ts);
+  bool do_next();
+  bool do_prev();
+
   struct Start {
     std::uint32_t off;
     std::uint64_t ts;
