@@ -64,6 +64,16 @@ void Reader::corrupt(std::uint32_t pgno, const std::string& what) const {
   throw_corrupt(pages_.path(), pgno, what);
 }
 
+std::uint32_t Reader::link(std::uint32_t pgno, const std::uint8_t* field,
+                           const char* name) const {
+  std::uint32_t to = get_u32(field);
+  if (to < 2 || to >= pages_.meta().page_count)
+    corrupt(pgno, std::string(name) + " link to page " + std::to_string(to) +
+                      ", outside the file's " +
+                      std::to_string(pages_.meta().page_count) + " pages");
+  return to;
+}
+
 void Reader::enter(std::uint32_t pgno) {
   const std::uint8_t* p = pages_.get(pgno);
   const std::uint32_t ps = pages_.page_size();
@@ -140,7 +150,7 @@ bool Reader::load(std::size_t idx) {
       if (pg == d_.tail || hops > d_.data_pages)
         corrupt(page_, "record " + std::to_string(key) +
                            " runs past the end of the chain");
-      std::uint32_t next = get_u32(q + dp::kNext);
+      std::uint32_t next = link(pg, q + dp::kNext, "next");
       q = pages_.get(next);
       std::size_t want = std::min<std::uint64_t>(h.body_len - have,
                                                  ps - dp::kHeaderSize);
@@ -251,7 +261,7 @@ bool Reader::do_next() {
     }
     if (hops > d_.data_pages)
       corrupt(pg, "value chain has a cycle");
-    std::uint32_t next = get_u32(pages_.get(pg) + dp::kNext);
+    std::uint32_t next = link(pg, pages_.get(pg) + dp::kNext, "next");
     if (get_u32(pages_.get(next) + dp::kPrev) != pg)
       corrupt(next, "prev link does not point back to page " +
                         std::to_string(pg));
@@ -284,7 +294,7 @@ bool Reader::do_prev() {
     }
     if (hops > d_.data_pages)
       corrupt(pg, "value chain has a cycle");
-    std::uint32_t prev = get_u32(pages_.get(pg) + dp::kPrev);
+    std::uint32_t prev = link(pg, pages_.get(pg) + dp::kPrev, "prev");
     if (get_u32(pages_.get(prev) + dp::kNext) != pg)
       corrupt(prev, "next link does not point to page " + std::to_string(pg));
     enter(prev);

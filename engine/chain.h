@@ -83,6 +83,10 @@ private:
   bool load(std::size_t idx);
   bool invalid() { return valid_ = false; }
   [[noreturn]] void corrupt(std::uint32_t pgno, const std::string& what) const;
+  // Reads the link `name` at `field` of page pgno; Corrupt (naming pgno) if
+  // it points outside the file.
+  std::uint32_t link(std::uint32_t pgno, const std::uint8_t* field,
+                     const char* name) const;
 
   const Pages& pages_;
   catalog::Descriptor d_;
