@@ -20,6 +20,7 @@ struct Engine::Impl {
       : pager(path, options) {}
   Pager pager;
   std::atomic<bool> writing{false};
+  std::shared_ptr<Engine::Session> session; // owned by the query layer
 };
 
 struct ReadTxn::Impl {
@@ -361,9 +362,24 @@ void WriteTxn::abort() { live(impl_).finish(); }
 // Engine
 
 Engine::Engine(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::Engine(Engine&&) noexcept = default;
-Engine& Engine::operator=(Engine&&) noexcept = default;
-Engine::~Engine() = default;
+Engine::Engine(Engine&& other) noexcept
+    : impl_(std::move(other.impl_)), owner_(other.owner_) {}
+Engine& Engine::operator=(Engine&& other) noexcept {
+  if (this != &other) {
+    close_session();
+    impl_ = std::move(other.impl_);
+    owner_ = other.owner_;
+  }
+  return *this;
+}
+Engine::~Engine() { close_session(); }
+
+void Engine::close_session() noexcept {
+  // The session may hold a transaction, which holds the engine's state:
+  // dropping it when the user's handle goes breaks that cycle.
+  if (owner_ && impl_)
+    impl_->session.reset();
+}
 
 Engine Engine::open(const std::string& path, const Options& options) {
   return Engine(std::make_shared<Impl>(path, options));
@@ -435,6 +451,10 @@ void Engine::drop_stream(std::string_view stream) {
 StreamInfo Engine::info(std::string_view stream) { return read().info(stream); }
 
 std::vector<StreamInfo> Engine::streams() { return read().streams(); }
+
+std::shared_ptr<Engine::Session>& Engine::session_slot() const {
+  return engine_of(impl_)->session;
+}
 
 const std::string& Engine::path() const {
   return engine_of(impl_)->pager.path();

@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake g++ clang
+  libclang-rt-14-dev # libFuzzer and the sanitizer runtimes for clang 14
   libboost1.81-dev doctest-dev
   libsqlite3-dev liblmdb-dev
 )

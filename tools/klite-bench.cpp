@@ -9,8 +9,15 @@
 //                   synchronous=OFF, LMDB MDB_NOSYNC).
 //   W3 point reads  the engine is reopened, then N uniformly random gets
 //                   (one fixed key sequence for every engine), each verified.
-//   W4 forward scan every record in key order, every value read and verified.
+//   W4 forward scan every record in key order, every value read and verified
+//                   (also as one `GET n AFTER 0` through Engine::exec).
 //   W6 space        allocated bytes on disk after closing / payload bytes.
+//   W7 query cost   klite only: N appends in one transaction through the
+//                   native WriteTxn::append, through a prepared `ADD ? TO s`
+//                   inside BEGIN ... COMMIT (bind, step, reset per record),
+//                   and through Engine::exec of a fresh `ADD x'..' TO s`
+//                   string per record (also inside BEGIN); the ratios to
+//                   native are printed after the table.
 //
 // Payloads are pseudo-random (incompressible) bytes whose first 8 bytes are
 // the key, little-endian. Every read checks the key; every --sample-every'th
@@ -26,6 +33,7 @@
 // To add a workload: write one function per engine returning a Result, call
 // them in run() in the same engine order, and they appear in the table.
 #include <klite/engine.h>
+#include <klite/statement.h>
 
 #include <lmdb.h>
 #include <sqlite3.h>
@@ -308,6 +316,9 @@ struct Paths {
   }
   fs::path sqlite() const { return root / "sqlite" / "bench.db"; }
   fs::path lmdb() const { return root / "lmdb"; }
+  fs::path w7(const char* variant) const {
+    return root / "w7" / (std::string(variant) + ".klite");
+  }
 };
 
 // ============================================================================
@@ -430,6 +441,95 @@ KLITE_BENCH_WORKLOAD Result klite_scan(const DataSet& data, const fs::path& path
     Verifier::fail("klite", expect, "scan ended early");
   return {"W4 scan", Family::Klite,
           verify_crc ? "klite Cursor (crc on)" : "klite Cursor (crc off)",
+          data.records(), data.payload_bytes(), t.seconds()};
+}
+
+// W4 through the query layer: one GET for the whole stream, rows streamed.
+KLITE_BENCH_WORKLOAD Result klite_scan_query(const DataSet& data,
+                                             const fs::path& path,
+                                             std::uint64_t sample_every) {
+  Verifier v{data, sample_every};
+  std::uint64_t expect = 1;
+  Timer t;
+  {
+    auto e = klite_open(path);
+    klite::Result r = e.exec("GET " + std::to_string(data.records()) +
+                             " AFTER 0 FROM bench");
+    while (r.next()) {
+      const klite::Row& row = r.row();
+      if (row[0].as_integer() != expect)
+        Verifier::fail("klite", expect,
+                       "GET found " + std::to_string(row[0].as_integer()));
+      std::string_view value = row[2].as_bytes();
+      v.check(expect, value.data(), value.size(), "klite");
+      ++expect;
+    }
+  }
+  if (expect != data.records() + 1)
+    Verifier::fail("klite", expect, "GET ended early");
+  return {"W4 scan", Family::Klite, "klite exec(GET n AFTER 0)",
+          data.records(), data.payload_bytes(), t.seconds()};
+}
+
+// W7: the cost of the query layer over the native API, one transaction.
+KLITE_BENCH_WORKLOAD Result klite_w7_native(const DataSet& data,
+                                            const fs::path& path) {
+  Timer t;
+  {
+    auto e = klite_open(path);
+    auto w = e.write();
+    for (std::uint64_t k = 1; k <= data.records(); ++k)
+      klite_expect_key(w.append(kStream, data.value(k)), k);
+    w.commit();
+  }
+  return {"W7 query", Family::Klite, "klite WriteTxn::append",
+          data.records(), data.payload_bytes(), t.seconds()};
+}
+
+KLITE_BENCH_WORKLOAD Result klite_w7_prepared(const DataSet& data,
+                                              const fs::path& path) {
+  Timer t;
+  {
+    auto e = klite_open(path);
+    e.exec("BEGIN");
+    klite::Statement add = e.prepare("ADD ? TO bench");
+    for (std::uint64_t k = 1; k <= data.records(); ++k) {
+      add.bind(1, data.value(k));
+      if (!add.step())
+        throw std::runtime_error("klite: ADD returned no key");
+      klite_expect_key(add.row()[0].as_integer(), k);
+      add.reset();
+    }
+    e.exec("COMMIT");
+  }
+  return {"W7 query", Family::Klite, "klite prepared ADD ? (BEGIN)",
+          data.records(), data.payload_bytes(), t.seconds()};
+}
+
+KLITE_BENCH_WORKLOAD Result klite_w7_exec(const DataSet& data,
+                                          const fs::path& path) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string q;
+  Timer t;
+  {
+    auto e = klite_open(path);
+    e.exec("BEGIN");
+    for (std::uint64_t k = 1; k <= data.records(); ++k) {
+      q.assign("ADD x'");
+      for (char ch : data.value(k)) {
+        auto u = static_cast<unsigned char>(ch);
+        q += kHex[u >> 4];
+        q += kHex[u & 15];
+      }
+      q += "' TO bench";
+      klite::Result r = e.exec(q);
+      if (!r.next())
+        throw std::runtime_error("klite: ADD returned no key");
+      klite_expect_key(r.row()[0].as_integer(), k);
+    }
+    e.exec("COMMIT");
+  }
+  return {"W7 query", Family::Klite, "klite exec(\"ADD x'..'\") (BEGIN)",
           data.records(), data.payload_bytes(), t.seconds()};
 }
 
@@ -851,6 +951,24 @@ void print_json(const Config& c, const std::vector<Result>& rs) {
   std::printf("]}\n");
 }
 
+// W7's ratios: each query-layer variant's throughput over the native one.
+void print_w7(const std::vector<Result>& rs) {
+  const Result* native = nullptr;
+  for (const auto& r : rs)
+    if (r.workload == "W7 query" && r.variant == "klite WriteTxn::append")
+      native = &r;
+  if (!native)
+    return;
+  std::printf("\n%-10s %-30s %12s %14s\n", "workload", "engine", "vs native",
+              "ns per record");
+  for (const auto& r : rs)
+    if (r.workload == "W7 query")
+      std::printf("%-10s %-30s %12s %14.0f\n", r.workload.c_str(),
+                  r.variant.c_str(),
+                  ratio(r.ops_per_s(), native->ops_per_s()).c_str(),
+                  r.seconds * 1e9 / static_cast<double>(r.ops));
+}
+
 // Progress on stderr, so stdout stays a clean table (or JSON).
 void note(const Result& r) {
   std::fprintf(stderr, "  %-10s %-30s %8.3f s\n", r.workload.c_str(),
@@ -869,12 +987,12 @@ int run(const Config& c) {
   } else {
     paths.root = c.dir;
     fs::create_directories(paths.root);
-    for (const char* sub : {"klite", "klite-single", "sqlite", "lmdb"})
+    for (const char* sub : {"klite", "klite-single", "sqlite", "lmdb", "w7"})
       if (fs::exists(paths.root / sub))
         throw std::runtime_error((paths.root / sub).string() +
                                  " exists; give an empty --dir");
   }
-  for (const char* sub : {"klite", "klite-single", "sqlite", "lmdb"})
+  for (const char* sub : {"klite", "klite-single", "sqlite", "lmdb", "w7"})
     fs::create_directories(paths.root / sub);
 
   struct Cleanup {
@@ -885,7 +1003,7 @@ int run(const Config& c) {
       if (keep)
         return;
       std::error_code ec;
-      for (const char* sub : {"klite", "klite-single", "sqlite", "lmdb"})
+      for (const char* sub : {"klite", "klite-single", "sqlite", "lmdb", "w7"})
         fs::remove_all(root / sub, ec);
       if (remove_root)
         fs::remove(root, ec);
@@ -941,6 +1059,7 @@ int run(const Config& c) {
   if (S) add(sqlite_scan(data, paths.sqlite(), c.sample_every));
   if (L) add(lmdb_scan(data, paths.lmdb(), c.sample_every));
   if (K) add(klite_scan(data, paths.klite(), c.sample_every, false));
+  if (K) add(klite_scan_query(data, paths.klite(), c.sample_every));
 
   // W6: everything is closed by now. Lock files (fixed size, no data) are
   // left out; every file that holds data or a log is in.
@@ -960,7 +1079,28 @@ int run(const Config& c) {
     rs.push_back(space_result(Family::Klite, "klite (append file)", data,
                               {paths.klite_single()}));
 
+  // W7 (klite only): native and prepared alternate for five rounds, each
+  // on a new file, and the best round of each counts (single runs of
+  // ~0.15 s vary by +-20% here with file growth and page-cache state).
+  if (K) {
+    std::optional<Result> native, prepared;
+    for (int round = 0; round < 5; ++round) {
+      Result n = klite_w7_native(data, paths.w7("native"));
+      Result p = klite_w7_prepared(data, paths.w7("prepared"));
+      if (!native || n.seconds < native->seconds)
+        native = n;
+      if (!prepared || p.seconds < prepared->seconds)
+        prepared = p;
+      fs::remove(paths.w7("native"));
+      fs::remove(paths.w7("prepared"));
+    }
+    add(*native);
+    add(*prepared);
+    add(klite_w7_exec(data, paths.w7("exec")));
+  }
+
   print_table(rs);
+  print_w7(rs);
   if (c.json) {
     std::printf("\n");
     print_json(c, rs);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <klite/error.h>
+#include <klite/statement.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -220,11 +221,35 @@ public:
 
   const std::string& path() const;
 
+  // Runs a script of one or more statements separated by ';'
+  // (docs/QUERY.md) and returns its rows. A statement outside
+  // BEGIN ... COMMIT commits on its own; BEGIN opens a transaction that
+  // later exec() and prepared statements on this Engine run in, until COMMIT
+  // or ROLLBACK. Throws Syntax ("line 1, col 12: expected FROM, found
+  // "FORM""), or the statement's error.
+  Result exec(std::string_view query);
+  // Compiles exactly one statement for repeated runs with bound parameters.
+  Statement prepare(std::string_view query);
+
   struct Impl;
+  // What exec() and prepare() keep between calls (an open BEGIN), defined
+  // by the query layer (vm/).
+  struct Session;
 
 private:
   explicit Engine(std::shared_ptr<Impl> impl);
+  // The session slot, empty until the query layer first needs it.
+  std::shared_ptr<Session>& session_slot() const;
+  // Another handle on the same open file, for the query layer's statements.
+  // Only the user's handle ends the session (rolling back an open BEGIN).
+  Engine share() const {
+    Engine e(impl_);
+    e.owner_ = false;
+    return e;
+  }
+  void close_session() noexcept;
   std::shared_ptr<Impl> impl_; // shared with the transactions
+  bool owner_ = true;
 };
 
 } // namespace klite

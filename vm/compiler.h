@@ -1,0 +1,35 @@
+// The compiler: one AST statement (query/ast.h) -> one Program (vm/program.h).
+//
+// Literal checks happen here, with the node's position in the message:
+//   key 0 in GET k / BEFORE k  InvalidArgument "key 0 is not a valid key; ..."
+//   a count of 0               InvalidArgument "count 0 is not a valid count;
+//   ..." a time that is not ISO-8601  InvalidArgument "invalid time '...': ..."
+//   a bad stream name          InvalidArgument (as the engine checks it)
+//   EXPIRE                     Unsupported "EXPIRE is not supported yet"
+//   EXPLAIN EXPLAIN ...        InvalidArgument
+// Parameters are checked the same way when the program runs (the Param
+// opcode).
+#pragma once
+
+#include "query/ast.h"
+#include "vm/program.h"
+
+#include <klite/error.h>
+
+#include <string>
+#include <string_view>
+
+namespace klite::vm {
+
+// "line 3, col 7: " -- the prefix of every error that names a place.
+std::string where(const query::ast::Pos& pos);
+
+// Throws Error(code) with the message `where(pos) + what`.
+[[noreturn]] void fail(ErrorCode code, const query::ast::Pos& pos,
+                       const std::string& what);
+
+// Compiles `statement`; `text` is its source, kept for messages.
+Program compile(const query::ast::Statement& statement,
+                std::string_view text = {});
+
+} // namespace klite::vm
