@@ -1,0 +1,1180 @@
+// klite::inspect (engine/inspect.h) and the klite-inspect command line.
+//
+// Clean files of many shapes must check clean, and dump must return what
+// the engine returns. Damaged files are made by changing bytes at places
+// found through the inspect views (streams, tree, freelist, dump_page) and,
+// where the damage is to a checked page, fixing its CRC so the check has to
+// find the damage by structure; each case checks that check() names the
+// problem and its page. The command line is run in process (run_cli) and, a
+// little, as the built binary (exit codes). Golden files under tests/golden/
+// hold the header and meta output of a deterministic file; rewrite them with
+// KLITE_UPDATE_GOLDEN=1.
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include "engine/crc32c.h"
+#include "engine/format.h"
+#include "engine/inspect.h"
+#include "test_util.h"
+#include "tools/inspect_cli.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/wait.h>
+
+namespace {
+
+namespace fmt = klite::format;
+namespace ins = klite::inspect;
+using klite::Engine;
+using klite::ErrorCode;
+using klite::Options;
+using klite::test::contains;
+using klite::test::FakeClock;
+using klite::test::TempDir;
+
+// ---------------------------------------------------------------------------
+// Byte helpers
+
+std::uint32_t rd32(const std::string& b, std::size_t off) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i)
+    v = v << 8 |
+        static_cast<std::uint8_t>(b[off + static_cast<std::size_t>(i)]);
+  return v;
+}
+void wr16(std::string& b, std::size_t off, std::uint16_t v) {
+  b[off] = static_cast<char>(v);
+  b[off + 1] = static_cast<char>(v >> 8);
+}
+void wr32(std::string& b, std::size_t off, std::uint32_t v) {
+  for (std::size_t i = 0; i < 4; ++i)
+    b[off + i] = static_cast<char>(v >> (8 * i));
+}
+void wr64(std::string& b, std::size_t off, std::uint64_t v) {
+  for (std::size_t i = 0; i < 8; ++i)
+    b[off + i] = static_cast<char>(v >> (8 * i));
+}
+
+// A file's bytes, damaged in memory and checked with File::from_bytes.
+struct Image {
+  std::string bytes;
+  std::uint32_t ps;
+
+  std::size_t at(std::uint32_t pg, std::size_t off = 0) const {
+    return std::size_t{pg} * ps + off;
+  }
+  void flip(std::uint32_t pg, std::size_t off, std::uint8_t mask = 0x40) {
+    bytes[at(pg, off)] = static_cast<char>(bytes[at(pg, off)] ^ mask);
+  }
+  void fix_page_crc(std::uint32_t pg) {
+    wr32(bytes, at(pg, fmt::checked::kCrc), 0);
+    wr32(bytes, at(pg, fmt::checked::kCrc),
+         klite::crc32c::value(bytes.data() + at(pg), ps));
+  }
+  void fix_meta_crc(std::uint32_t slot) {
+    wr32(bytes, at(slot, fmt::meta::kCrc),
+         klite::crc32c::value(bytes.data() + at(slot), fmt::meta::kCrc));
+  }
+  ins::File file() const { return ins::File::from_bytes(bytes, "image"); }
+  ins::Report check() const { return ins::check(file()); }
+};
+
+std::string describe(const ins::Report& r) {
+  std::string s;
+  for (const ins::Problem& p : r.problems)
+    s += std::string(p.warning ? "warning: " : "") + "page " +
+         std::to_string(p.page) + ": " + p.message + "\n";
+  return s;
+}
+
+// True if the report has an error (not a warning) on `page` whose message
+// contains `what`.
+bool has_error(const ins::Report& r, std::uint32_t page,
+               std::string_view what) {
+  return std::any_of(
+      r.problems.begin(), r.problems.end(), [&](const ins::Problem& p) {
+        return !p.warning && p.page == page && contains(p.message, what);
+      });
+}
+
+#define CHECK_PROBLEM(report, page, what)                                      \
+  do {                                                                         \
+    const auto& rep_ = (report);                                               \
+    INFO("problems:\n" << describe(rep_));                                     \
+    CHECK_FALSE(rep_.clean());                                                 \
+    CHECK_MESSAGE(has_error(rep_, (page), (what)),                             \
+                  "expected an error on page " << (page) << " with \""         \
+                                               << (what) << "\"");             \
+  } while (0)
+
+// ---------------------------------------------------------------------------
+// Files
+
+Options options(std::uint32_t page_size, const FakeClock& clock) {
+  Options o;
+  o.page_size = page_size;
+  o.durability = klite::Durability::Off;
+  o.clock = clock;
+  return o;
+}
+
+std::string value_of(std::uint64_t key, std::size_t size) {
+  return klite::test::payload(key, size, 7);
+}
+
+// A file with every structure: a catalog and key indexes several levels
+// deep, records spanning pages, headers, an empty stream, a dropped stream,
+// many commits (so the free list has directory and chunk pages), empty
+// values. Returns the expected live records per stream.
+struct Expected {
+  std::map<std::string, std::vector<klite::OwnedRecord>> streams;
+};
+
+Expected build_rich(const std::string& path, std::uint32_t ps) {
+  FakeClock clock;
+  clock.set(1'795'600'800'000'000);
+  Expected want;
+  Engine e = Engine::open(path, options(ps, clock));
+  auto add = [&](klite::WriteTxn& w, const std::string& s, std::string v,
+                 std::vector<std::pair<std::string, std::string>> hs = {}) {
+    std::vector<klite::Header> h;
+    for (auto& [n, x] : hs)
+      h.push_back(klite::Header{n, x});
+    std::uint64_t k = w.append(s, v, h);
+    want.streams[s].push_back(klite::OwnedRecord{k, clock(), v, hs});
+    clock.set(clock() + 7);
+  };
+  {
+    auto w = e.write();
+    w.create_stream("empty");
+    want.streams["empty"];
+    for (std::uint64_t k = 1; k <= 1500; ++k)
+      add(w, "alpha", value_of(k, 40 + k % 90));
+    add(w, "alpha", "");
+    add(w, "big", value_of(1, 3000));
+    add(w, "big", value_of(2, 100'000));
+    add(w, "big", value_of(3, 5));
+    add(w, "big", value_of(4, ps - 32)); // fills a page's record area exactly
+    for (std::uint64_t k = 1; k <= 100; ++k)
+      add(w, "gone", value_of(k, 200));
+    w.commit();
+  }
+  for (int c = 0; c < 40; ++c) {
+    auto w = e.write();
+    for (int i = 0; i < 3; ++i) {
+      add(w, "alpha", value_of(c * 3 + i, 77));
+      add(w, "hdr", "event " + std::to_string(c * 3 + i),
+          {{"type", "click"}, {"trace", std::string("\x00\xff\x01", 3)}});
+    }
+    if (c == 20) {
+      w.drop_stream("gone");
+      want.streams.erase("gone");
+    }
+    w.commit();
+  }
+  {
+    auto w = e.write();
+    for (int i = 0; i < 150; ++i)
+      add(w, klite::test::numbered("s", static_cast<std::uint64_t>(i), 3),
+          "x" + std::to_string(i));
+    add(w, "big", value_of(5, 2 * ps + 17)); // spans onto a third page
+    w.commit();
+  }
+  return want;
+}
+
+// The rich file of a page size, built once per process.
+const Image& rich(std::uint32_t ps) {
+  static std::map<std::uint32_t, Image> cache;
+  auto it = cache.find(ps);
+  if (it == cache.end()) {
+    TempDir dir;
+    build_rich(dir.file(), ps);
+    Image im{klite::test::read_file_bytes(dir.file()), ps};
+    it = cache.emplace(ps, std::move(im)).first;
+  }
+  return it->second;
+}
+
+const ins::Stream& stream(const std::vector<ins::Stream>& ss,
+                          std::string_view name) {
+  auto it = std::find_if(ss.begin(), ss.end(),
+                         [&](const ins::Stream& s) { return s.name == name; });
+  REQUIRE(it != ss.end());
+  return *it;
+}
+
+// The data pages of a stream, head to tail, read from the raw bytes.
+std::vector<std::uint32_t> chain(const Image& im, const ins::Stream& s) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t pg = s.d.head; pg != 0 && out.size() < 100000;) {
+    out.push_back(pg);
+    if (pg == s.d.tail)
+      break;
+    pg = rd32(im.bytes, im.at(pg, fmt::data::kNext));
+  }
+  return out;
+}
+
+// The offset in its page of a decoded field named `name` of page pgno's
+// item `item` (or the header when item is empty).
+std::uint32_t field_offset(const ins::File& f, std::uint32_t pgno,
+                           std::string_view item, std::string_view name) {
+  ins::PageDump d = ins::dump_page(f, pgno);
+  const std::vector<ins::Field>* fields = &d.header;
+  if (!item.empty()) {
+    auto it = std::find_if(d.items.begin(), d.items.end(),
+                           [&](const ins::Item& x) { return x.title == item; });
+    REQUIRE(it != d.items.end());
+    fields = &it->fields;
+  }
+  for (const ins::Field& x : *fields)
+    if (x.name == name)
+      return x.offset;
+  FAIL("no field " << name);
+  return 0;
+}
+
+bool update_golden() {
+  const char* v = std::getenv("KLITE_UPDATE_GOLDEN");
+  return v && *v && std::string_view(v) != "0";
+}
+
+std::string source_path(const std::string& rel) {
+  return std::string(KLITE_SOURCE_DIR) + "/" + rel;
+}
+
+void check_golden(const std::string& rel, const std::string& actual) {
+  std::string path = source_path(rel);
+  if (update_golden()) {
+    klite::test::write_file_bytes(path, actual);
+    MESSAGE("rewrote " << rel);
+    return;
+  }
+  std::string expected = klite::test::read_file_bytes(path);
+  CAPTURE(rel);
+  CHECK(actual == expected);
+}
+
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+CliResult cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  int code = ins::run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+// Runs the built binary; returns its exit status and stdout.
+CliResult run_binary(const std::string& args, const TempDir& dir) {
+  std::string out = (dir.path() / "cli.out").string();
+  std::string err = (dir.path() / "cli.err").string();
+  std::string cmd = std::string("'") + KLITE_INSPECT_BIN + "' " + args + " >'" +
+                    out + "' 2>'" + err + "'";
+  int status = std::system(cmd.c_str());
+  REQUIRE(status != -1);
+  REQUIRE(WIFEXITED(status));
+  return {WEXITSTATUS(status), klite::test::read_file_bytes(out),
+          klite::test::read_file_bytes(err)};
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+
+TEST_CASE("Inspect: clean files check clean") {
+  for (std::uint32_t ps : {1024u, 4096u}) {
+    CAPTURE(ps);
+    TempDir dir;
+    Expected want = build_rich(dir.file(), ps);
+    ins::File f(dir.file());
+    ins::Report r = ins::check(f);
+    INFO("problems:\n" << describe(r));
+    CHECK(r.clean());
+    CHECK(r.errors == 0);
+    CHECK(r.warnings == 0);
+
+    // What check counted is what the engine holds.
+    Engine e = Engine::open(dir.file());
+    std::uint64_t records = 0, bytes = 0;
+    for (const klite::StreamInfo& si : e.streams()) {
+      records += si.records;
+      bytes += si.bytes;
+    }
+    CHECK(r.records == records);
+    CHECK(r.payload_bytes == bytes);
+    CHECK(r.streams.size() == want.streams.size());
+
+    // Every page is accounted for exactly once.
+    std::uint64_t pages = 2 + r.catalog.pages + r.freelist_dir_pages +
+                          r.freelist_chunk_pages + r.free_pages;
+    for (const ins::StreamStats& s : r.streams)
+      pages += s.data_pages + s.index.pages;
+    CHECK(pages == r.page_count);
+    CHECK(r.unreachable_pages == 0);
+    CHECK(r.catalog.depth >= 2);
+    CHECK(r.freelist_dir_pages >= 1);
+    CHECK(r.freelist_chunk_pages >= 1);
+    for (const ins::StreamStats& s : r.streams)
+      if (s.name == "alpha" && ps == 1024)
+        CHECK(s.index.depth >= 2);
+
+    // dump returns exactly what the engine returns.
+    for (const auto& entry : want.streams) {
+      const std::string& name = entry.first;
+      const std::vector<klite::OwnedRecord>& recs = entry.second;
+      CAPTURE(name);
+      std::vector<klite::OwnedRecord> got;
+      auto problems = ins::dump(f, name, [&](const ins::DumpRecord& d) {
+        klite::OwnedRecord o{d.key, d.timestamp, std::string(d.value), {}};
+        for (auto [hn, hv] : d.headers)
+          o.headers.emplace_back(std::string(hn), std::string(hv));
+        got.push_back(std::move(o));
+      });
+      CHECK(problems.empty());
+      REQUIRE(got.size() == recs.size());
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);
+        CHECK(got[i].key == recs[i].key);
+        CHECK(got[i].timestamp == recs[i].timestamp);
+        CHECK(klite::test::first_difference(got[i].value, recs[i].value) == -1);
+        CHECK(got[i].headers == recs[i].headers);
+      }
+    }
+  }
+}
+
+TEST_CASE("Inspect: small clean files") {
+  TempDir dir;
+  SUBCASE("a new file") { Engine::open(dir.file()); }
+  SUBCASE("one empty stream") {
+    Engine e = Engine::open(dir.file());
+    e.create_stream("s");
+  }
+  SUBCASE("every stream dropped") {
+    Engine e = Engine::open(dir.file());
+    for (int i = 0; i < 5; ++i)
+      e.append("s" + std::to_string(i), "v");
+    for (int i = 0; i < 5; ++i)
+      e.drop_stream("s" + std::to_string(i));
+  }
+  SUBCASE("a record that fills pages exactly") {
+    Options o;
+    o.page_size = 1024;
+    Engine e = Engine::open(dir.file(), o);
+    e.append("s",
+             std::string(1024 - 32 - 7, 'a'));    // header 7 bytes: whole page
+    e.append("s", std::string(2 * 992 - 7, 'b')); // exactly two pages
+    e.append("s", "c");
+  }
+  SUBCASE("32 KiB pages") {
+    Options o;
+    o.page_size = 32768;
+    Engine e = Engine::open(dir.file(), o);
+    for (int i = 0; i < 1000; ++i)
+      e.append("s", std::string(static_cast<std::size_t>(i), 'x'));
+  }
+  ins::File f(dir.file());
+  ins::Report r = ins::check(f);
+  INFO("problems:\n" << describe(r));
+  CHECK(r.clean());
+  CHECK(r.problems.empty());
+}
+
+TEST_CASE("Inspect: the file is read while a writer has it open") {
+  TempDir dir;
+  Engine e = Engine::open(dir.file(), klite::test::fast_options());
+  for (int i = 0; i < 200; ++i)
+    e.append("s", value_of(static_cast<std::uint64_t>(i), 300));
+  ins::File f(dir.file()); // the snapshot of the last commit
+  {
+    auto w = e.write(); // uncommitted work changes nothing on disk
+    w.append("s", "pending");
+    CHECK(ins::check(f).clean());
+    CHECK(ins::check(ins::File(dir.file())).clean());
+    w.commit(); // appends into the tail page of f's snapshot and seals it
+  }
+  e.append("s", value_of(1, 5000));
+  // Pages freed by the two commits since f's snapshot are not reused before
+  // the third (pager.h, invariant 3), so f still reads a consistent state.
+  ins::Report old = ins::check(f);
+  INFO(describe(old));
+  CHECK(old.clean());
+  CHECK(old.records == 200);
+  CHECK_FALSE(old.snapshot_moved);
+  e.drop_stream("s");
+  e.append("t", "new");
+  // Four commits on, pages of f's snapshot may have been reused: check says
+  // so, and turns what it found into a "may be spurious" warning.
+  ins::Report late = ins::check(f);
+  CHECK(late.snapshot_moved);
+  if (!late.clean())
+    CHECK(contains(late.problems.back().message, "may be spurious"));
+  ins::Report now = ins::check(ins::File(dir.file()));
+  INFO(describe(now));
+  CHECK(now.clean());
+  CHECK(now.records == 1);
+}
+
+TEST_CASE("Inspect: files that cannot be opened") {
+  TempDir dir;
+  auto code_of = [&](const std::string& path) {
+    try {
+      ins::File f(path);
+    } catch (const klite::Error& e) {
+      return e.code();
+    }
+    FAIL("opened " << path);
+    return ErrorCode::Misuse;
+  };
+  CHECK(code_of(dir.file("missing")) == ErrorCode::NotFound);
+  klite::test::write_file_bytes(dir.file("empty"), "");
+  CHECK(code_of(dir.file("empty")) == ErrorCode::NotKlite);
+  klite::test::write_file_bytes(dir.file("short"), "klite");
+  CHECK(code_of(dir.file("short")) == ErrorCode::NotKlite);
+  klite::test::write_file_bytes(dir.file("text"), std::string(10000, 'z'));
+  CHECK(code_of(dir.file("text")) == ErrorCode::NotKlite);
+
+  // A meta page with a valid checksum and version 2.
+  Engine::open(dir.file("v2"));
+  Image im{klite::test::read_file_bytes(dir.file("v2")), 4096};
+  wr32(im.bytes, im.at(1, fmt::meta::kVersion), 2);
+  im.fix_meta_crc(1);
+  klite::test::write_file_bytes(dir.file("v2"), im.bytes);
+  CHECK(code_of(dir.file("v2")) == ErrorCode::Unsupported);
+
+  for (const char* name : {"missing", "empty", "text", "v2"}) {
+    CAPTURE(name);
+    CliResult c = cli({dir.file(name), "check"});
+    CHECK(c.code == ins::kExitCannot);
+    CHECK(c.out.empty());
+    CHECK(std::count(c.err.begin(), c.err.end(), '\n') == 1);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Damage
+
+TEST_CASE("Inspect: damaged meta pages") {
+  Image im = rich(1024);
+  ins::File f0 = im.file();
+  const std::uint32_t cur = static_cast<std::uint32_t>(f0.current());
+  const std::uint64_t txn = f0.txn_id();
+
+  SUBCASE("a flipped byte in the current meta page: the older commit") {
+    im.flip(cur, fmt::meta::kPageCount);
+    ins::File f = im.file();
+    CHECK(f.current() == static_cast<int>(1 - cur));
+    CHECK(f.txn_id() == txn - 1);
+    ins::Report r = ins::check(f);
+    INFO(describe(r));
+    // A torn meta page is what a crash during a commit leaves: the older
+    // commit is intact, so this is a warning naming the page.
+    CHECK(r.clean());
+    CHECK(r.warnings == 1);
+    REQUIRE(!r.problems.empty());
+    CHECK(r.problems[0].page == cur);
+    CHECK(contains(r.problems[0].message, "checksum mismatch"));
+  }
+  SUBCASE("both meta pages damaged") {
+    im.flip(0, fmt::meta::kTxnId);
+    im.flip(1, fmt::meta::kTxnId);
+    ins::File f = im.file();
+    CHECK_FALSE(f.has_snapshot());
+    CHECK_PROBLEM(ins::check(f), 0, "no meta page with a valid checksum");
+  }
+  SUBCASE("a meta page in the wrong slot") {
+    wr64(im.bytes, im.at(cur, fmt::meta::kTxnId), txn + 1);
+    im.fix_meta_crc(cur);
+    ins::File f = im.file();
+    CHECK(f.current() == static_cast<int>(1 - cur));
+    CHECK(
+        contains(f.meta(static_cast<int>(cur)).status, "belongs in meta page"));
+  }
+  SUBCASE("a catalog root past the page count") {
+    wr32(im.bytes, im.at(cur, fmt::meta::kCatalogRoot), 1u << 30);
+    im.fix_meta_crc(cur);
+    CHECK_PROBLEM(im.check(), cur, "outside the snapshot's pages");
+  }
+  SUBCASE("a page nothing reaches (page count one larger)") {
+    const std::uint32_t n = f0.page_count();
+    wr32(im.bytes, im.at(cur, fmt::meta::kPageCount), n + 1);
+    im.fix_meta_crc(cur);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, n, "neither reachable nor free");
+    CHECK(r.unreachable_pages == 1);
+  }
+}
+
+TEST_CASE("Inspect: a truncated file") {
+  Image im = rich(1024);
+  ins::File f0 = im.file();
+  const std::uint32_t cur = static_cast<std::uint32_t>(f0.current());
+  im.bytes.resize(im.at(f0.page_count() - 3));
+  ins::Report r = im.check();
+  CHECK_PROBLEM(r, cur, "the file is truncated");
+  CHECK(r.errors >= 2); // and whatever lived on the missing pages
+
+  TempDir dir;
+  klite::test::write_file_bytes(dir.file(), im.bytes);
+  CliResult c = cli({dir.file(), "check"});
+  CHECK(c.code == ins::kExitProblems);
+  CHECK(contains(c.out,
+                 "page " + std::to_string(cur) + ": the file is truncated"));
+  // Cut inside the meta pages: no longer a klite file.
+  im.bytes.resize(40);
+  klite::test::write_file_bytes(dir.file(), im.bytes);
+  CHECK(cli({dir.file(), "check"}).code == ins::kExitCannot);
+}
+
+TEST_CASE("Inspect: damaged B+tree pages") {
+  Image im = rich(1024);
+  ins::File f0 = im.file();
+  auto ss = ins::streams(f0, nullptr);
+  ins::TreeView cat = ins::tree(f0, f0.catalog_root(), ins::KeyKind::Catalog);
+  REQUIRE(cat.levels.size() >= 2);
+  const std::uint32_t cat_branch = cat.levels[0][0].pgno;
+  const std::uint32_t cat_leaf = cat.levels.back()[1].pgno;
+  const ins::Stream& alpha = stream(ss, "alpha");
+  ins::TreeView idx = ins::tree(f0, alpha.d.index_root, ins::KeyKind::Index);
+  REQUIRE(idx.levels.size() >= 2);
+  const std::uint32_t idx_branch = idx.levels[0][0].pgno;
+  const std::uint32_t idx_leaf = idx.levels.back()[1].pgno;
+  const std::uint32_t ps = im.ps;
+
+  SUBCASE("a flipped byte in each kind of B+tree page") {
+    for (std::uint32_t pg : {cat_branch, cat_leaf, idx_branch, idx_leaf}) {
+      CAPTURE(pg);
+      Image d = im;
+      d.flip(pg, ps - 3); // inside a cell: cells are packed at the end
+      CHECK_PROBLEM(d.check(), pg, "checksum mismatch");
+    }
+  }
+  SUBCASE("keys out of order in a leaf") {
+    // Swap the first two slots, and fix the CRC.
+    std::size_t s0 = im.at(idx_leaf, 32);
+    std::swap(im.bytes[s0], im.bytes[s0 + 2]);
+    std::swap(im.bytes[s0 + 1], im.bytes[s0 + 3]);
+    im.fix_page_crc(idx_leaf);
+    CHECK_PROBLEM(im.check(), idx_leaf, "keys out of order");
+  }
+  SUBCASE("a key outside its parent's fences") {
+    // The first key of the second leaf becomes 1, below its separator.
+    ins::File f = im.file();
+    std::uint32_t off = field_offset(f, idx_leaf, "cell 0", "key");
+    wr64(im.bytes, im.at(idx_leaf, off), 0);
+    im.bytes[im.at(idx_leaf, off + 7)] = 1;
+    im.fix_page_crc(idx_leaf);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, idx_leaf, "below the parent's separator");
+    CHECK_PROBLEM(r, idx_leaf, "entry 1 -> page"); // and it matches no page
+  }
+  SUBCASE("a wrong content start") {
+    wr16(im.bytes, im.at(cat_leaf, fmt::checked::kContentStart),
+         static_cast<std::uint16_t>(ps - 1));
+    im.fix_page_crc(cat_leaf);
+    CHECK_PROBLEM(im.check(), cat_leaf, "content start");
+  }
+  SUBCASE("a page that records another page number") {
+    wr32(im.bytes, im.at(idx_leaf, fmt::checked::kPageNo), idx_leaf + 1);
+    im.fix_page_crc(idx_leaf);
+    CHECK_PROBLEM(im.check(), idx_leaf, "records page number");
+  }
+  SUBCASE("a page written after the snapshot") {
+    wr64(im.bytes, im.at(cat_leaf, fmt::checked::kTxnId), f0.txn_id() + 5);
+    im.fix_page_crc(cat_leaf);
+    CHECK_PROBLEM(im.check(), cat_leaf, "after the snapshot's txn");
+  }
+  SUBCASE("an index entry pointing at the wrong data page") {
+    std::vector<std::uint32_t> pages = chain(im, alpha);
+    ins::File f = im.file();
+    std::uint32_t off = field_offset(f, idx_leaf, "cell 0", "data page");
+    const std::uint32_t was = rd32(im.bytes, im.at(idx_leaf, off));
+    const std::uint32_t other = was == pages[0] ? pages[1] : pages[0];
+    wr32(im.bytes, im.at(idx_leaf, off), other);
+    im.fix_page_crc(idx_leaf);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, idx_leaf, "-> page " + std::to_string(other));
+  }
+  SUBCASE("a child link into another tree") {
+    // The branch's leftmost child becomes a page of the catalog: reached
+    // twice, and the old child's subtree is left unreachable.
+    wr32(im.bytes, im.at(idx_branch, fmt::checked::kLink), cat_leaf);
+    im.fix_page_crc(idx_branch);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, cat_leaf, "already a page of the catalog");
+    CHECK(r.unreachable_pages > 0);
+  }
+  SUBCASE("a tree that loops back to its root") {
+    wr32(im.bytes, im.at(idx_branch, fmt::checked::kLink), idx_branch);
+    im.fix_page_crc(idx_branch);
+    CHECK_PROBLEM(im.check(), idx_branch, "already a page of the key index");
+  }
+}
+
+TEST_CASE("Inspect: damaged data pages") {
+  Image im = rich(1024);
+  ins::File f0 = im.file();
+  auto ss = ins::streams(f0, nullptr);
+  const ins::Stream& alpha = stream(ss, "alpha");
+  const ins::Stream& big = stream(ss, "big");
+  std::vector<std::uint32_t> pages = chain(im, alpha);
+  REQUIRE(pages.size() >= 10);
+  const std::uint32_t mid = pages[pages.size() / 2];
+
+  SUBCASE("a flipped byte in a record") {
+    im.flip(mid, 200);
+    CHECK_PROBLEM(im.check(), mid, "checksum mismatch");
+  }
+  SUBCASE("a flipped byte in a continuation page") {
+    std::vector<std::uint32_t> bp = chain(im, big);
+    std::uint32_t pg = 0;
+    for (std::uint32_t p : bp)
+      if (rd32(im.bytes, im.at(p, 0)) >> 16 == im.ps - 32) { // cont = full page
+        pg = p;
+        break;
+      }
+    REQUIRE(pg != 0);
+    im.flip(pg, 500);
+    // The record began on an earlier page: its CRC fails there.
+    ins::Report r = im.check();
+    INFO(describe(r));
+    CHECK_FALSE(r.clean());
+    CHECK(std::any_of(
+        r.problems.begin(), r.problems.end(), [&](const ins::Problem& p) {
+          return contains(p.message, "checksum mismatch") &&
+                 std::find(bp.begin(), bp.end(), p.page) != bp.end();
+        }));
+  }
+  SUBCASE("a flipped first key") {
+    im.flip(mid, fmt::data::kFirstKey, 0x01);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, mid, "first key");
+  }
+  SUBCASE("a wrong page type") {
+    const std::uint32_t before =
+        pages[static_cast<std::size_t>(
+                  std::find(pages.begin(), pages.end(), mid) - pages.begin()) -
+              1];
+    im.bytes[im.at(mid)] = static_cast<char>(fmt::kLeafPage);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, before,
+                  "the next link of data page " + std::to_string(before) +
+                      " points to page " + std::to_string(mid) +
+                      ", of type 2, not a data page");
+    CHECK_PROBLEM(r, mid, "neither reachable nor free");
+  }
+  SUBCASE("a next link into the free list") {
+    ins::FreeListView fl = ins::freelist(im.file());
+    REQUIRE(!fl.entries.empty());
+    const std::uint32_t chunk = fl.entries[0].chunk;
+    wr32(im.bytes, im.at(pages[1], fmt::data::kNext), chunk);
+    ins::Report r = im.check();
+    // Reported where the link is; the chunk itself is left to the free list.
+    CHECK_PROBLEM(r, pages[1], "points to page " + std::to_string(chunk));
+    CHECK_FALSE(has_error(r, chunk, "already"));
+  }
+  SUBCASE("a broken next link") {
+    const std::uint32_t before = pages[3];
+    wr32(im.bytes, im.at(before, fmt::data::kNext), pages[5]);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, pages[5], "prev link is " + std::to_string(pages[4]));
+    CHECK_PROBLEM(r, pages[4], "neither reachable nor free");
+  }
+  SUBCASE("a next link out of the file") {
+    wr32(im.bytes, im.at(pages[2], fmt::data::kNext), 0x7fffffff);
+    CHECK_PROBLEM(im.check(), pages[2], "outside the snapshot's pages");
+  }
+  SUBCASE("a broken prev link") {
+    wr32(im.bytes, im.at(pages[6], fmt::data::kPrev), pages[1]);
+    CHECK_PROBLEM(im.check(), pages[6],
+                  "prev link is " + std::to_string(pages[1]) + ", expected " +
+                      std::to_string(pages[5]));
+  }
+  SUBCASE("a chain that loops") {
+    wr32(im.bytes, im.at(pages[8], fmt::data::kNext), pages[2]);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, pages[2], "already a data page of stream \"alpha\"");
+  }
+  SUBCASE("a wrong cont") {
+    wr16(im.bytes, im.at(mid, fmt::data::kCont), 5);
+    CHECK_PROBLEM(im.check(), mid, "cont is 5");
+  }
+  SUBCASE("a record length that wraps around 64 bits") {
+    // Found by the fuzzer: dump_page added the length to the offset first.
+    const std::size_t first = 32 + (rd32(im.bytes, im.at(mid, 0)) >> 16);
+    for (std::size_t i = 0; i < 9; ++i)
+      im.bytes[im.at(mid, first + i)] = static_cast<char>(0xff);
+    im.bytes[im.at(mid, first + 9)] = 1;
+    CHECK_PROBLEM(im.check(), mid, "over the limit");
+    ins::PageDump d = ins::dump_page(im.file(), mid);
+    CHECK(std::any_of(d.notes.begin(), d.notes.end(), [](const std::string& n) {
+      return contains(n, "over the limit");
+    }));
+  }
+  SUBCASE("a wrong end") {
+    wr16(im.bytes, im.at(mid, fmt::data::kEnd),
+         static_cast<std::uint16_t>(rd32(im.bytes, im.at(mid, 4)) - 3));
+    CHECK_PROBLEM(im.check(), mid, "runs past");
+  }
+}
+
+TEST_CASE("Inspect: damaged free list") {
+  Image im = rich(1024);
+  ins::File f0 = im.file();
+  ins::FreeListView fl = ins::freelist(f0);
+  REQUIRE(!fl.dir_pages.empty());
+  REQUIRE(!fl.entries.empty());
+  const ins::FreeEntry* e = nullptr;
+  for (const ins::FreeEntry& x : fl.entries)
+    if (!x.pages.empty())
+      e = &x;
+  REQUIRE(e != nullptr);
+  auto ss = ins::streams(f0, nullptr);
+  std::vector<std::uint32_t> pages = chain(im, stream(ss, "alpha"));
+
+  SUBCASE("a flipped byte in a directory page") {
+    im.flip(fl.dir_pages[0], im.ps - 1);
+    CHECK_PROBLEM(im.check(), fl.dir_pages[0], "checksum mismatch");
+  }
+  SUBCASE("a flipped byte in a chunk page") {
+    im.flip(e->chunk, im.ps - 1);
+    CHECK_PROBLEM(im.check(), e->chunk, "checksum mismatch");
+  }
+  SUBCASE("a page both in a chain and on the free list") {
+    const std::uint32_t data = pages[4];
+    wr32(im.bytes, im.at(e->chunk, 32 + 4 * e->used), data);
+    im.fix_page_crc(e->chunk);
+    ins::Report r = im.check();
+    CHECK_PROBLEM(
+        r, data, "is a free page (listed in chunk " + std::to_string(e->chunk));
+    CHECK_PROBLEM(r, data, "already a data page of stream \"alpha\"");
+    CHECK_PROBLEM(r, e->pages[0], "neither reachable nor free");
+  }
+  SUBCASE("a free page listed twice") {
+    REQUIRE(e->pages.size() >= 2);
+    wr32(im.bytes, im.at(e->chunk, 32 + 4 * (e->used + 1)), e->pages[0]);
+    im.fix_page_crc(e->chunk);
+    CHECK_PROBLEM(im.check(), e->pages[0], "already a free page");
+  }
+  SUBCASE("a chunk count that disagrees with its entry") {
+    wr16(im.bytes, im.at(e->chunk, fmt::checked::kCount),
+         static_cast<std::uint16_t>(e->count - 1));
+    im.fix_page_crc(e->chunk);
+    CHECK_PROBLEM(im.check(), e->chunk, "says " + std::to_string(e->count));
+  }
+}
+
+TEST_CASE("Inspect: descriptor fields that disagree with the chain") {
+  Image im = rich(1024);
+  ins::File f0 = im.file();
+  auto ss = ins::streams(f0, nullptr);
+  const ins::Stream& alpha = stream(ss, "alpha");
+  const std::uint32_t leaf = alpha.leaf;
+  auto patch = [&](const char* name, auto change) {
+    std::uint32_t off = 0;
+    ins::PageDump d = ins::dump_page(f0, leaf);
+    for (const ins::Item& it : d.items) {
+      bool is_alpha = std::any_of(
+          it.fields.begin(), it.fields.end(), [](const ins::Field& x) {
+            return x.name == "key" && x.value == "\"alpha\"";
+          });
+      if (!is_alpha)
+        continue;
+      for (const ins::Field& x : it.fields)
+        if (x.name == name)
+          off = x.offset;
+    }
+    REQUIRE(off != 0);
+    change(im.at(leaf, off));
+    im.fix_page_crc(leaf);
+  };
+  SUBCASE("data pages") {
+    patch("data pages",
+          [&](std::size_t at) { wr32(im.bytes, at, alpha.d.data_pages + 1); });
+    CHECK_PROBLEM(im.check(), leaf,
+                  "says " + std::to_string(alpha.d.data_pages + 1) +
+                      " data pages, but the chain has " +
+                      std::to_string(alpha.d.data_pages));
+  }
+  SUBCASE("payload bytes") {
+    patch("payload bytes",
+          [&](std::size_t at) { wr64(im.bytes, at, alpha.d.bytes - 1); });
+    CHECK_PROBLEM(im.check(), leaf, "payload bytes, but the records hold");
+  }
+  SUBCASE("next key") {
+    patch("next key",
+          [&](std::size_t at) { wr64(im.bytes, at, alpha.d.next_key + 1); });
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, leaf,
+                  "next key is " + std::to_string(alpha.d.next_key + 1));
+  }
+  SUBCASE("next key below a stored record") {
+    patch("next key",
+          [&](std::size_t at) { wr64(im.bytes, at, alpha.d.next_key - 1); });
+    CHECK_PROBLEM(im.check(), alpha.d.tail, "but the stream's next key is");
+  }
+  SUBCASE("last timestamp") {
+    patch("last timestamp",
+          [&](std::size_t at) { wr64(im.bytes, at, alpha.d.last_ts + 1); });
+    CHECK_PROBLEM(im.check(), leaf, "last timestamp");
+  }
+  SUBCASE("tail offset") {
+    patch("tail offset",
+          [&](std::size_t at) { wr32(im.bytes, at, alpha.d.tail_offset + 9); });
+    CHECK_PROBLEM(im.check(), alpha.d.tail, "record");
+  }
+  SUBCASE("tail page") {
+    std::vector<std::uint32_t> pages = chain(im, alpha);
+    patch("tail page",
+          [&](std::size_t at) { wr32(im.bytes, at, pages[pages.size() - 2]); });
+    ins::Report r = im.check();
+    CHECK_PROBLEM(r, pages.back(), "neither reachable nor free");
+  }
+  SUBCASE("stream id") {
+    patch("stream id", [&](std::size_t at) { wr64(im.bytes, at, 1u << 20); });
+    CHECK_PROBLEM(im.check(), leaf, "next stream id");
+  }
+}
+
+TEST_CASE("Inspect: random damage never crashes or hangs") {
+  // Every check, view and dump on files with random bytes changed, cut
+  // short or links redirected; the ASan build makes this a memory check.
+  Image base = rich(1024);
+  klite::test::Rng rng(2026);
+  int unclean = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    CAPTURE(iter);
+    Image im = base;
+    const std::uint64_t kind = rng.range(0, 3);
+    std::size_t span = im.at(ins::File::from_bytes(im.bytes).page_count());
+    for (std::uint64_t n = rng.range(1, 8); n > 0; --n) {
+      std::size_t off = static_cast<std::size_t>(rng.range(0, span - 1));
+      if (kind == 0) {
+        im.bytes[off] = static_cast<char>(rng.next());
+      } else if (kind == 1) { // a plausible page number in a link field
+        std::size_t pg = off / im.ps;
+        std::size_t field = rng.range(0, 1) ? 8 : 12;
+        wr32(im.bytes, pg * im.ps + field,
+             static_cast<std::uint32_t>(rng.range(0, span / im.ps + 2)));
+        if (pg >= 2 && im.bytes[pg * im.ps] != fmt::kDataPage)
+          im.fix_page_crc(static_cast<std::uint32_t>(pg));
+      } else if (kind == 2) {
+        im.bytes.resize(off);
+        break;
+      } else { // change a byte and fix the page's CRC
+        std::size_t pg = off / im.ps;
+        im.bytes[off] = static_cast<char>(rng.next());
+        if (pg >= 2)
+          im.fix_page_crc(static_cast<std::uint32_t>(pg));
+        else
+          im.fix_meta_crc(static_cast<std::uint32_t>(pg));
+      }
+    }
+    try {
+      ins::File f = im.file();
+      ins::Report r = ins::check(f);
+      unclean += !r.clean();
+      for (const ins::Stream& s : ins::streams(f, nullptr)) {
+        ins::dump(f, s.name, [](const ins::DumpRecord&) {});
+        ins::tree(f, s.d.index_root, ins::KeyKind::Index);
+      }
+      ins::tree(f, f.catalog_root(), ins::KeyKind::Catalog);
+      ins::freelist(f);
+      for (std::uint32_t pg = 0; pg < f.file_pages() && pg < 64; ++pg)
+        ins::dump_page(f, pg);
+    } catch (const klite::Error&) {
+      // not a klite file any more, or a page past the end: fine
+    }
+  }
+  CHECK(unclean > 200);
+}
+
+// ---------------------------------------------------------------------------
+// The command line
+
+TEST_CASE("Inspect: command line") {
+  TempDir dir;
+  build_rich(dir.file(), 1024);
+
+  SUBCASE("check, clean") {
+    CliResult c = cli({dir.file(), "check"});
+    CHECK(c.code == ins::kExitOk);
+    CHECK(contains(c.out, "ok: "));
+    CHECK(c.err.empty());
+    c = cli({dir.file(), "check", "--json"});
+    CHECK(c.code == ins::kExitOk);
+    CHECK(contains(c.out, "\"clean\": true"));
+    CHECK(contains(c.out, "\"problems\": []"));
+  }
+  SUBCASE("check, damaged") {
+    Image im{klite::test::read_file_bytes(dir.file()), 1024};
+    ins::File f = im.file();
+    auto ss = ins::streams(f, nullptr);
+    const std::uint32_t pg = chain(im, stream(ss, "alpha"))[3];
+    im.flip(pg, 300);
+    klite::test::write_file_bytes(dir.file(), im.bytes);
+    CliResult c = cli({dir.file(), "check"});
+    CHECK(c.code == ins::kExitProblems);
+    CHECK(contains(c.out, "page " + std::to_string(pg) + ": stream \"alpha\""));
+    CHECK(contains(c.out, "1 error"));
+    c = cli({dir.file(), "check", "--json"});
+    CHECK(c.code == ins::kExitProblems);
+    CHECK(contains(c.out, "\"page\": " + std::to_string(pg)));
+    CHECK(contains(c.out, "\"clean\": false"));
+    c = cli({dir.file(), "analyze"});
+    CHECK(c.code == ins::kExitProblems);
+  }
+  SUBCASE("every command runs") {
+    ins::File f(dir.file());
+    const std::string pages = std::to_string(f.page_count());
+    std::vector<std::vector<std::string>> cmds = {
+        {"header"},
+        {"meta"},
+        {"streams"},
+        {"stream", "alpha"},
+        {"btree", "alpha"},
+        {"btree", "catalog"},
+        {"btree", "index:hdr"},
+        {"btree", std::to_string(f.catalog_root())},
+        {"freelist"},
+        {"analyze"},
+        {"page", "0"},
+        {"page", "1"},
+        {"dump", "hdr"}};
+    for (std::uint32_t pg = 2; pg < f.page_count(); pg += 7)
+      cmds.push_back({"page", std::to_string(pg)});
+    for (auto& cmd : cmds) {
+      for (bool json : {false, true}) {
+        std::vector<std::string> args = {dir.file()};
+        args.insert(args.end(), cmd.begin(), cmd.end());
+        if (json)
+          args.push_back("--json");
+        CAPTURE(args[1]);
+        CAPTURE(json);
+        CliResult c = cli(args);
+        CHECK(c.code == ins::kExitOk);
+        CHECK(c.err.empty());
+        CHECK(!c.out.empty());
+      }
+    }
+  }
+  SUBCASE("bad usage and missing things") {
+    CHECK(cli({}).code == ins::kExitCannot);
+    CHECK(cli({dir.file()}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "frobnicate"}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "stream"}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "check", "--bogus"}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "stream", "nope"}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "dump", "nope"}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "page", "x"}).code == ins::kExitCannot);
+    CHECK(cli({dir.file(), "page", "99999999"}).code == ins::kExitCannot);
+    CHECK(cli({"--help"}).code == ins::kExitOk);
+  }
+  SUBCASE("the built binary") {
+    CliResult c = run_binary("'" + dir.file() + "' check", dir);
+    CHECK(c.code == 0);
+    CHECK(contains(c.out, "ok: "));
+    c = run_binary("'" + dir.file("missing") + "' check", dir);
+    CHECK(c.code == 2);
+    CHECK(contains(c.err, "no such file"));
+    klite::test::write_file_bytes(dir.file("junk"), std::string(5000, 'j'));
+    c = run_binary("'" + dir.file("junk") + "' header", dir);
+    CHECK(c.code == 2);
+    CHECK(contains(c.err, "not a klite file"));
+    Image im{klite::test::read_file_bytes(dir.file()), 1024};
+    auto ss = ins::streams(im.file(), nullptr);
+    const std::uint32_t pg = chain(im, stream(ss, "big"))[0];
+    im.flip(pg, 40);
+    klite::test::write_file_bytes(dir.file("bad"), im.bytes);
+    c = run_binary("'" + dir.file("bad") + "' check", dir);
+    CHECK(c.code == 1);
+    CHECK(contains(c.out, "page " + std::to_string(pg) + ": "));
+    c = run_binary("'" + dir.file() + "' dump hdr", dir);
+    CHECK(c.code == 0);
+    CHECK(std::count(c.out.begin(), c.out.end(), '\n') == 120);
+  }
+}
+
+TEST_CASE("Inspect: dump format") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(1'795'600'800'000'000); // 2026-11-25T10:00:00Z
+  {
+    Engine e = Engine::open(dir.file(), options(4096, clock));
+    e.append("s", "plain \"text\"\n\ttab");
+    clock.set(clock() + 1500);
+    e.append("s", std::string("\x00\xff", 2));
+    clock.set(clock() + 1);
+    klite::Header hs[] = {{"t", "x"}, {"bin", std::string_view("\xc3\x28", 2)}};
+    e.append("s", "ok", hs);
+    e.append("s", "");
+    e.append("s", "caf\xc3\xa9 \xe2\x82\xac");
+  }
+  CliResult c = cli({dir.file(), "dump", "s"});
+  CHECK(c.code == 0);
+  CHECK(c.err.empty());
+  CHECK(c.out ==
+        "{\"key\":1,\"ts\":\"2026-11-25T10:00:00.000000Z\",\"value\":\"plain "
+        "\\\"text\\\"\\n\\ttab\"}\n"
+        "{\"key\":2,\"ts\":\"2026-11-25T10:00:00.001500Z\",\"value\":\"AP8=\","
+        "\"encoding\":\"base64\"}\n"
+        "{\"key\":3,\"ts\":\"2026-11-25T10:00:00.001501Z\",\"value\":\"ok\","
+        "\"headers\":[{\"name\":\"t\",\"value\":\"x\"},{\"name\":\"Ymlu\","
+        "\"value\":\"wyg=\",\"encoding\":\"base64\"}]}\n"
+        "{\"key\":4,\"ts\":\"2026-11-25T10:00:00.001501Z\",\"value\":\"\"}\n"
+        "{\"key\":5,\"ts\":\"2026-11-25T10:00:00.001501Z\",\"value\":"
+        "\"caf\xc3\xa9 "
+        "\xe2\x82\xac\"}\n");
+  CHECK(ins::format_time(0) == "1970-01-01T00:00:00.000000Z");
+  CHECK(ins::format_time(951'782'400'000'001) == "2000-02-29T00:00:00.000001Z");
+}
+
+TEST_CASE("Inspect: golden header and meta output") {
+  // The example file of docs/FORMAT.md: 1 KiB pages, stream "s", records 1
+  // to 6 in commit 2, record 7 in commit 3 and 8 in commit 4.
+  TempDir dir;
+  FakeClock clock;
+  clock.set(1'795'600'800'000'000);
+  {
+    Engine e = Engine::open(dir.file(), options(1024, clock));
+    {
+      auto w = e.write();
+      for (int i = 0; i < 5; ++i)
+        w.append("s", std::string(158, 'a'));
+      w.append("s", std::string(160, 'b'));
+      w.commit();
+    }
+    e.append("s", "hi");
+    clock.set(clock() + 1500);
+    klite::Header h[] = {{"t", "x"}};
+    e.append("s", "ok", h);
+  }
+  for (const char* cmd : {"header", "meta"}) {
+    for (bool json : {false, true}) {
+      std::vector<std::string> args = {dir.file(), cmd};
+      if (json)
+        args.push_back("--json");
+      CliResult c = cli(args);
+      CHECK(c.code == 0);
+      std::string out = c.out;
+      for (std::size_t at; (at = out.find(dir.file())) != std::string::npos;)
+        out.replace(at, dir.file().size(), "FILE");
+      check_golden(std::string("tests/golden/inspect_") + cmd +
+                       (json ? ".json" : ".txt"),
+                   out);
+    }
+  }
+  // The dumps in FORMAT.md: catalog leaf page 10 and data page 5.
+  ins::File f(dir.file());
+  CHECK(f.page_count() == 13);
+  CHECK(f.catalog_root() == 10);
+  CHECK(ins::check(f).clean());
+}
+
+TEST_CASE("Inspect: fuzz seed corpus") {
+  // tests/fuzz/corpus/inspect/ holds small valid files for the fuzz target
+  // (trimmed to their page count). They must check clean; with
+  // KLITE_UPDATE_GOLDEN=1 they are written afresh.
+  const std::string corpus = source_path("tests/fuzz/corpus/inspect");
+  if (update_golden()) {
+    std::filesystem::create_directories(corpus);
+    struct Seed {
+      const char* name;
+      std::uint32_t ps;
+      void (*fill)(Engine&, FakeClock&);
+    };
+    const Seed seeds[] = {
+        {"one_stream", 1024,
+         [](Engine& e, FakeClock& c) {
+           for (int i = 0; i < 30; ++i) {
+             c.set(c() + 10);
+             e.append("s", value_of(static_cast<std::uint64_t>(i), 40));
+           }
+         }},
+        {"spanning_and_headers", 1024,
+         [](Engine& e, FakeClock& c) {
+           e.append("big", value_of(1, 2500));
+           klite::Header h[] = {{"type", "a"}, {"id", "42"}};
+           for (int i = 0; i < 10; ++i) {
+             c.set(c() + 1000);
+             e.append("h", "v" + std::to_string(i), h);
+           }
+           e.append("big", value_of(2, 700));
+         }},
+        {"free_list", 1024,
+         [](Engine& e, FakeClock&) {
+           for (int i = 0; i < 6; ++i)
+             e.append("t" + std::to_string(i), value_of(1, 300));
+           e.drop_stream("t2");
+           e.drop_stream("t4");
+           for (int i = 0; i < 4; ++i)
+             e.append("t0", value_of(2, 100));
+         }},
+        {"index_levels", 1024,
+         [](Engine& e, FakeClock&) {
+           auto w = e.write();
+           for (int i = 0; i < 700; ++i)
+             w.append("k", value_of(static_cast<std::uint64_t>(i), 8));
+           w.commit();
+         }},
+        {"many_streams", 1024,
+         [](Engine& e, FakeClock&) {
+           auto w = e.write();
+           for (int i = 0; i < 20; ++i)
+             w.append(klite::test::numbered("stream",
+                                            static_cast<std::uint64_t>(i), 2),
+                      "x");
+           w.commit();
+         }},
+        {"page_4096", 4096,
+         [](Engine& e, FakeClock& c) {
+           for (int i = 0; i < 5; ++i) {
+             c.set(c() + 3);
+             e.append("s", value_of(static_cast<std::uint64_t>(i), 1500));
+           }
+           e.create_stream("empty");
+         }},
+    };
+    for (const Seed& s : seeds) {
+      TempDir dir;
+      FakeClock clock;
+      clock.set(1'795'600'800'000'000);
+      {
+        Engine e = Engine::open(dir.file(), options(s.ps, clock));
+        s.fill(e, clock);
+      }
+      std::string bytes = klite::test::read_file_bytes(dir.file());
+      ins::File f = ins::File::from_bytes(bytes);
+      bytes.resize(std::size_t{f.page_count()} * s.ps);
+      REQUIRE(bytes.size() <= 64 * 1024);
+      klite::test::write_file_bytes(corpus + "/" + s.name + ".seed", bytes);
+    }
+    MESSAGE("rewrote " << corpus);
+  }
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    CAPTURE(entry.path().string());
+    ins::File f(entry.path().string());
+    ins::Report r = ins::check(f);
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.warnings == 0);
+    CHECK(f.file_size() <= 64 * 1024);
+    ++n;
+  }
+  CHECK(n >= 5);
+}
