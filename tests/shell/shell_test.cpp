@@ -1,0 +1,382 @@
+// The klite shell (shell/): output modes, statement splitting, errors and
+// dot commands, driven in process through string streams, plus one run of
+// the built binary.
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include "shell/output.h"
+#include "shell/shell.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using klite::shell::Mode;
+using klite::shell::Shell;
+
+// 2023-11-14T22:13:20Z.
+constexpr std::uint64_t kT = 1700000000000000;
+constexpr const char* kIso = "2023-11-14T22:13:20.000000Z";
+
+std::filesystem::path scratch_dir() {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             ("klite-shell-test-" + std::to_string(::getpid()) + "-" +
+              std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+struct Fixture {
+  std::filesystem::path dir = scratch_dir();
+  std::optional<klite::Engine> engine;
+  std::ostringstream out, err;
+
+  Fixture() {
+    klite::Options options;
+    options.clock = [] { return kT; };
+    options.durability = klite::Durability::Off;
+    engine.emplace(klite::Engine::open((dir / "db.klite").string(), options));
+  }
+  ~Fixture() {
+    engine.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  Shell shell(Mode mode) { return Shell(*engine, out, err, mode); }
+};
+
+std::string iso(const char* fmt) { // replaces each '@' with kIso
+  std::string s;
+  for (const char* p = fmt; *p; ++p)
+    s += *p == '@' ? std::string(kIso) : std::string(1, *p);
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("Shell: json mode prints ADD keys and GET rows with base64 for non-UTF-8") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  CHECK(sh.run_text("ADD 'hi', x'00ff' TO s; GET FIRST 5 FROM s"));
+  CHECK(f.out.str() ==
+        iso("{\"key\": 1}\n"
+            "{\"key\": 2}\n"
+            "{\"key\": 1, \"timestamp\": \"@\", \"value\": \"hi\"}\n"
+            "{\"key\": 2, \"timestamp\": \"@\", \"value\": \"AP8=\", "
+            "\"value_encoding\": \"base64\"}\n"));
+  CHECK(f.err.str().empty());
+  CHECK_FALSE(sh.had_error());
+}
+
+TEST_CASE("Shell: json mode on SHOW STREAMS and INFO with an empty stream") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  CHECK(sh.run_text("CREATE STREAM e; ADD 'abc' TO s; INFO e; SHOW STREAMS"));
+  CHECK(f.out.str() ==
+        iso("{\"key\": 1}\n"
+            "{\"name\": \"e\", \"records\": 0, \"bytes\": 0, \"first_key\": null, "
+            "\"last_key\": null, \"first_timestamp\": null, \"last_timestamp\": null, "
+            "\"created\": \"@\"}\n"
+            "{\"name\": \"e\", \"records\": 0, \"bytes\": 0, \"first_key\": null, "
+            "\"last_key\": null, \"first_timestamp\": null, \"last_timestamp\": null, "
+            "\"created\": \"@\"}\n"
+            "{\"name\": \"s\", \"records\": 1, \"bytes\": 3, \"first_key\": 1, "
+            "\"last_key\": 1, \"first_timestamp\": \"@\", \"last_timestamp\": \"@\", "
+            "\"created\": \"@\"}\n"));
+}
+
+TEST_CASE("Shell: json escaping of UTF-8 values") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  CHECK(sh.run_text("ADD 'q\"b\\\\n\\n\\t\\x01\xc3\xa9/' TO s; GET 1 FROM s"));
+  CHECK(f.out.str() ==
+        iso("{\"key\": 1}\n"
+            "{\"key\": 1, \"timestamp\": \"@\", "
+            "\"value\": \"q\\\"b\\\\n\\n\\t\\u0001\xc3\xa9/\"}\n"));
+}
+
+TEST_CASE("Shell: output helpers") {
+  using namespace klite::shell;
+  CHECK(base64("") == "");
+  CHECK(base64("f") == "Zg==");
+  CHECK(base64("fo") == "Zm8=");
+  CHECK(base64("foo") == "Zm9v");
+  CHECK(base64("foobar") == "Zm9vYmFy");
+  CHECK(is_valid_utf8("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  CHECK_FALSE(is_valid_utf8("\xc0\x80"));         // overlong
+  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));     // surrogate
+  CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80")); // above U+10FFFF
+  CHECK_FALSE(is_valid_utf8("\xe2\x82"));         // truncated
+  CHECK_FALSE(is_valid_utf8("\xff"));
+  CHECK(iso8601(0) == "1970-01-01T00:00:00.000000Z");
+  CHECK(iso8601(kT + 123456) == "2023-11-14T22:13:20.123456Z");
+  CHECK(iso8601(951782400000001) == "2000-02-29T00:00:00.000001Z");
+  CHECK(csv_field("plain") == "plain");
+  CHECK(csv_field("a,b") == "\"a,b\"");
+  CHECK(csv_field("say \"x\"") == "\"say \"\"x\"\"\"");
+  CHECK(csv_field("l1\nl2") == "\"l1\nl2\"");
+  CHECK(parse_mode("csv") == Mode::Csv);
+  CHECK_FALSE(parse_mode("xml"));
+}
+
+TEST_CASE("Shell: table mode") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Table);
+  CHECK(sh.run_text("ADD 'hello', x'00ff' TO s; GET FIRST 2 FROM s; SHOW STREAMS"));
+  CHECK(f.out.str() ==
+        iso("key\n"
+            "---\n"
+            "1\n"
+            "2\n"
+            "key  timestamp                    value\n"
+            "---  ---------------------------  -------\n"
+            "1    @  hello\n"
+            "2    @  x'00ff'\n"
+            "name  records  bytes  first_key  last_key  first_timestamp              "
+            "last_timestamp               created\n"
+            "----  -------  -----  ---------  --------  ---------------------------  "
+            "---------------------------  ---------------------------\n"
+            "s     2        7      1          2         @  @  @\n"));
+}
+
+TEST_CASE("Shell: line mode") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Line);
+  CHECK(sh.run_text("ADD 'a', 'b' TO s; GET FIRST 2 FROM s; INFO s"));
+  CHECK(f.out.str() ==
+        iso("key = 1\n"
+            "\n"
+            "key = 2\n"
+            "      key = 1\n"
+            "timestamp = @\n"
+            "    value = a\n"
+            "\n"
+            "      key = 2\n"
+            "timestamp = @\n"
+            "    value = b\n"
+            "           name = s\n"
+            "        records = 2\n"
+            "          bytes = 2\n"
+            "      first_key = 1\n"
+            "       last_key = 2\n"
+            "first_timestamp = @\n"
+            " last_timestamp = @\n"
+            "        created = @\n"));
+}
+
+TEST_CASE("Shell: csv mode quotes per RFC 4180") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Csv);
+  CHECK(sh.run_text("ADD 'a,b', 'say \"x\"', 'l1\\nl2', x'' TO s; GET FIRST 4 FROM s"));
+  CHECK(f.out.str() ==
+        iso("key\n1\n2\n3\n4\n"
+            "key,timestamp,value\n"
+            "1,@,\"a,b\"\n"
+            "2,@,\"say \"\"x\"\"\"\n"
+            "3,@,\"l1\nl2\"\n"
+            "4,@,\n"));
+}
+
+TEST_CASE("Shell: raw mode prints values only") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Raw);
+  CHECK(sh.run_text("ADD 'one', 'two' TO s; GET FIRST 2 FROM s; INFO s"));
+  CHECK(f.out.str() == "1\n2\none\ntwo\n"
+                       "s\t2\t6\t1\t2\t1700000000000000\t1700000000000000\t"
+                       "1700000000000000\n");
+}
+
+TEST_CASE("Shell: splitter handles lines and strings and comments") {
+  klite::shell::Splitter sp;
+  sp.feed("ADD 'a;b', \"c;\\\"d\", x'3b' -- not; the end\n");
+  CHECK(sp.take().empty());
+  CHECK(sp.pending());
+  sp.feed("TO s; GET 1\n");
+  auto done = sp.take();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0] == "ADD 'a;b', \"c;\\\"d\", x'3b' -- not; the end\nTO s");
+  CHECK(sp.pending());
+  sp.feed("FROM s;;  -- trailing comment\n");
+  done = sp.take();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0] == " GET 1\nFROM s");
+  CHECK_FALSE(sp.pending());
+  sp.feed("a-b");
+  CHECK(sp.pending());
+}
+
+TEST_CASE("Shell: a script with statements spanning lines") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  std::istringstream in("-- a script\n"
+                        "ADD 'x;y' -- comment; with ;\n"
+                        "  TO s;\n"
+                        "GET 1\n"
+                        "  FROM s; ADD 'z'\n"
+                        "TO s\n");
+  CHECK(sh.run_script(in));
+  CHECK(f.out.str() == iso("{\"key\": 1}\n"
+                           "{\"key\": 1, \"timestamp\": \"@\", \"value\": \"x;y\"}\n"
+                           "{\"key\": 2}\n"));
+  CHECK_FALSE(sh.had_error());
+}
+
+TEST_CASE("Shell: an error stops a script unless keep-going") {
+  SUBCASE("stop") {
+    Fixture f;
+    Shell sh = f.shell(Mode::Json);
+    std::istringstream in("ADD 'a' TO s;\nGET 1 FROM nope;\nADD 'b' TO s;\n");
+    CHECK_FALSE(sh.run_script(in));
+    CHECK(sh.had_error());
+    CHECK(f.out.str() == "{\"key\": 1}\n");
+    CHECK(f.err.str().starts_with("Error: "));
+    CHECK(f.err.str().find("nope") != std::string::npos);
+    CHECK(f.engine->info("s").records == 1);
+  }
+  SUBCASE("keep going") {
+    Fixture f;
+    Shell sh = f.shell(Mode::Json);
+    sh.set_keep_going(true);
+    std::istringstream in("ADD 'a' TO s;\nGET 1 FORM s;\nADD 'b' TO s;\n");
+    CHECK(sh.run_script(in));
+    CHECK(sh.had_error());
+    CHECK(f.out.str() == "{\"key\": 1}\n{\"key\": 2}\n");
+    CHECK(f.err.str().starts_with("Error: line 1, col 7"));
+  }
+  SUBCASE("one-shot") {
+    Fixture f;
+    Shell sh = f.shell(Mode::Json);
+    CHECK_FALSE(sh.run_text("ADD 'a' TO s; DROP STREAM nope; ADD 'b' TO s"));
+    CHECK(sh.had_error());
+    CHECK(f.out.str() == "{\"key\": 1}\n");
+  }
+}
+
+TEST_CASE("Shell: dot commands") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  const auto script_path = f.dir / "inner.sql";
+  {
+    std::ofstream script(script_path);
+    script << "ADD 'from file' TO r;\n.mode raw\nGET 1 FROM r;\n";
+  }
+  std::istringstream in(".help\n"
+                        ".mode\n"
+                        ".mode csv\n"
+                        "ADD 'v' TO s;\n"
+                        ".mode json\n"
+                        ".streams\n"
+                        ".info s\n"
+                        ".explain GET 1 FROM s;\n"
+                        ".timer on\n"
+                        "GET 1 FROM s;\n"
+                        ".timer off\n"
+                        ".read " +
+                        script_path.string() +
+                        "\n"
+                        ".quit\n"
+                        "ADD 'never' TO s;\n");
+  CHECK_FALSE(sh.run_script(in));
+  CHECK(sh.quit_requested());
+  CHECK_FALSE(sh.had_error());
+  const std::string out = f.out.str();
+  CHECK(out.starts_with(std::string(klite::shell::help_text()) +
+                        "mode: json\nkey\n1\n" +
+                        iso("{\"name\": \"s\", \"records\": 1, \"bytes\": 1, "
+                            "\"first_key\": 1, \"last_key\": 1, \"first_timestamp\": \"@\", "
+                            "\"last_timestamp\": \"@\", \"created\": \"@\"}\n") +
+                        iso("{\"name\": \"s\", \"records\": 1, \"bytes\": 1, "
+                            "\"first_key\": 1, \"last_key\": 1, \"first_timestamp\": \"@\", "
+                            "\"last_timestamp\": \"@\", \"created\": \"@\"}\n") +
+                        "{\"addr\": 0, \"opcode\": \"Integer\""));
+  CHECK(out.find("\"opcode\": \"Halt\"") != std::string::npos);
+  CHECK(out.ends_with(iso("{\"key\": 1, \"timestamp\": \"@\", \"value\": \"v\"}\n") +
+                      "{\"key\": 1}\nfrom file\n"));
+  CHECK(sh.mode() == Mode::Raw);
+  CHECK(f.err.str().starts_with("Run Time: "));
+  CHECK(f.err.str().find("Run Time: ", 1) == std::string::npos);
+  CHECK(f.engine->info("s").records == 1);
+  for (std::string_view word : {"ADD ", "GET ", "AFTER", "BEFORE", "FIRST", "LAST", "TIME",
+                                "CREATE STREAM", "DROP STREAM", "SHOW STREAMS", "INFO ",
+                                "BEGIN", "COMMIT", "ROLLBACK", "EXPIRE", "EXPLAIN"})
+    CHECK(klite::shell::help_text().find(word) != std::string_view::npos);
+}
+
+TEST_CASE("Shell: bad dot commands are errors") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  sh.set_keep_going(true);
+  CHECK(sh.run_text(".frobnicate"));
+  CHECK(sh.run_text(".mode xml"));
+  CHECK(sh.run_text(".timer maybe"));
+  CHECK(sh.run_text(".info"));
+  CHECK(sh.run_text(".read /nonexistent/klite/file"));
+  CHECK(sh.had_error());
+  CHECK(f.err.str() ==
+        "Error: unknown command \".frobnicate\"; try .help\n"
+        "Error: unknown mode \"xml\": use table, line, json, csv or raw\n"
+        "Error: usage: .timer on|off\n"
+        "Error: usage: .info STREAM\n"
+        "Error: cannot open \"/nonexistent/klite/file\"\n");
+  Shell strict = f.shell(Mode::Json);
+  CHECK_FALSE(strict.run_text(".nope"));
+}
+
+TEST_CASE("Shell: interactive prompts and errors do not stop it") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  std::istringstream in("ADD 'a'\nTO s;\nGET 1 FROM nope;\nGET 1 FROM s;\n.quit\nADD 'x' TO s;\n");
+  std::ostringstream prompt;
+  sh.run_interactive(in, prompt);
+  CHECK(prompt.str() == "klite>    ...> klite> klite> klite> ");
+  CHECK(f.out.str() ==
+        iso("{\"key\": 1}\n{\"key\": 1, \"timestamp\": \"@\", \"value\": \"a\"}\n"));
+  CHECK(f.err.str().starts_with("Error: "));
+  CHECK(f.engine->info("s").records == 1);
+}
+
+#ifdef KLITE_SHELL_BIN
+TEST_CASE("Shell: the klite binary end to end") {
+  auto dir = scratch_dir();
+  const std::string db = (dir / "e2e.klite").string();
+  auto run = [&](const std::string& args, const std::string& input, std::string& out) {
+    const std::string in_path = (dir / "in.txt").string();
+    const std::string out_path = (dir / "out.txt").string();
+    std::ofstream(in_path) << input;
+    const std::string cmd = std::string("'") + KLITE_SHELL_BIN + "' " + args + " <'" +
+                            in_path + "' >'" + out_path + "' 2>/dev/null";
+    const int status = std::system(cmd.c_str());
+    std::ifstream o(out_path);
+    out.assign(std::istreambuf_iterator<char>(o), std::istreambuf_iterator<char>());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  CHECK(run("'" + db + "' \"ADD 'a', 'b' TO s\"", "", out) == 0);
+  CHECK(out == "{\"key\": 1}\n{\"key\": 2}\n"); // json: stdout is not a terminal
+  CHECK(run("--mode raw '" + db + "'", "GET FIRST 2\nFROM s;\n", out) == 0);
+  CHECK(out == "a\nb\n");
+  CHECK(run("--mode raw '" + db + "'", "GET 1 FROM s;\nGET 1 FROM x;\nGET 2 FROM s;\n", out) ==
+        1);
+  CHECK(out == "a\n");
+  CHECK(run("--keep-going --mode=raw '" + db + "'", "GET 1 FROM x;\nGET 2 FROM s;\n", out) ==
+        1);
+  CHECK(out == "b\n");
+  CHECK(run("--help", "", out) == 0);
+  CHECK(out.find("base64") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+#endif
