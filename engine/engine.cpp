@@ -257,26 +257,30 @@ template <class F> auto guarded(ReadTxn::Impl& t, F&& f) {
   }
 }
 
-ReadTxn::Impl::Stream& create(ReadTxn::Impl& t, std::string_view name) {
+// `now` is the creation time; an append that creates the stream passes its
+// own clock reading, so no record is older than its stream.
+ReadTxn::Impl::Stream& create(ReadTxn::Impl& t, std::string_view name,
+                              std::uint64_t now) {
   catalog::check_name(name);
   Writer& w = *t.writer;
   Descriptor d;
   d.id = w.meta().next_stream_id++;
-  d.created = t.engine->pager.now();
+  d.created = now;
   auto& s = t.streams[std::string(name)];
   s = ReadTxn::Impl::Stream{d, true, true};
   return s;
 }
 
 ReadTxn::Impl::Stream& stream_for_append(ReadTxn::Impl& t,
-                                         std::string_view name) {
+                                         std::string_view name,
+                                         std::uint64_t now) {
   if (auto* s = t.find(name))
     return *s;
   if (!t.engine->pager.options().auto_create_streams)
     throw Error(ErrorCode::NoSuchStream,
                 "no such stream: " + std::string(name) +
                     " (auto-create is off)");
-  return create(t, name);
+  return create(t, name, now);
 }
 
 void check_value(std::string_view value) {
@@ -294,7 +298,7 @@ std::uint64_t WriteTxn::append(std::string_view stream, std::string_view value,
   check_value(value);
   std::string block = chain::encode_headers(headers);
   std::uint64_t now = t.engine->pager.now();
-  auto& s = stream_for_append(t, stream);
+  auto& s = stream_for_append(t, stream, now);
   return guarded(t, [&] {
     std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t key = s.d.next_key;
@@ -310,7 +314,7 @@ std::uint64_t WriteTxn::append_batch(std::string_view stream,
   for (std::string_view v : values)
     check_value(v);
   std::uint64_t now = t.engine->pager.now();
-  auto& s = stream_for_append(t, stream);
+  auto& s = stream_for_append(t, stream, now);
   return guarded(t, [&] {
     std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t first = s.d.next_key;
@@ -326,7 +330,7 @@ void WriteTxn::create_stream(std::string_view stream) {
   if (t.find(stream))
     throw Error(ErrorCode::StreamExists,
                 "stream already exists: " + std::string(stream));
-  create(t, stream);
+  create(t, stream, t.engine->pager.now());
 }
 
 void WriteTxn::drop_stream(std::string_view stream) {

@@ -1022,3 +1022,18 @@ TEST_CASE("Engine: transactions") {
     CHECK(now.has_stream("new"));
   }
 }
+
+TEST_CASE("Engine: a stream is never younger than its records") {
+  klite::test::TempDir dir;
+  Options options = klite::test::fast_options();
+  auto ticks = std::make_shared<std::uint64_t>(1000);
+  options.clock = [ticks] { return (*ticks)++; }; // a new time at every read
+  Engine engine = Engine::open(dir.file(), options);
+  engine.append("auto", "v"); // creates the stream and appends in one go
+  const StreamInfo auto_info = engine.info("auto");
+  CHECK(auto_info.created <= auto_info.first_timestamp);
+  engine.create_stream("explicit");
+  engine.append("explicit", "v");
+  const StreamInfo explicit_info = engine.info("explicit");
+  CHECK(explicit_info.created < explicit_info.first_timestamp);
+}
