@@ -7,6 +7,7 @@
 #include "engine/crc32c.h"
 #include "engine/format.h"
 #include "engine/os.h"
+#include "engine/text.h"
 
 #include <klite/engine.h>
 #include <klite/error.h>
@@ -87,35 +88,6 @@ std::string hex32(std::uint32_t v) {
 }
 
 std::string num(std::uint64_t v) { return std::to_string(v); }
-
-std::string hex_bytes(const std::uint8_t* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    s += digits[p[i] >> 4];
-    s += digits[p[i] & 15];
-  }
-  return s;
-}
-
-// Printable ASCII as is (with " and \ escaped), other bytes as \xNN.
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    }
-  }
-  return out + "\"";
-}
 
 bool valid_stream_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxStreamNameSize)
@@ -360,7 +332,7 @@ public:
 
   std::string stream(std::uint32_t i) const {
     if (streams_ && i < streams_->size())
-      return "stream " + quote((*streams_)[i].name);
+      return "stream " + text::quote((*streams_)[i].name);
     return "stream #" + num(i);
   }
 
@@ -620,7 +592,7 @@ public:
               const Stream& s, StreamStats& st,
               const std::function<void(const DumpRecord&)>* fn)
       : f_(f), sink_(sink), claims_(claims), idx_(idx), s_(s), d_(s.d), st_(st),
-        fn_(fn), ps_(f.page_size()), name_(quote(s.name)) {}
+        fn_(fn), ps_(f.page_size()), name_(text::quote(s.name)) {}
 
   void run();
 
@@ -1156,7 +1128,7 @@ private:
 
 // Checks one catalog entry's fields; false if the descriptor cannot be used.
 bool check_entry(const File& f, const Stream& s, Sink& sink) {
-  const std::string what = "stream " + quote(s.name) +
+  const std::string what = "stream " + text::quote(s.name) +
                            " (descriptor in catalog page " + num(s.leaf) +
                            "): ";
   if (!valid_stream_name(s.name))
@@ -1411,40 +1383,12 @@ bool File::read_page(std::uint32_t pgno, std::uint8_t* buf,
 // ---------------------------------------------------------------------------
 // Public functions
 
-std::string format_time(std::uint64_t micros) {
-  const std::uint64_t secs = micros / 1000000;
-  const std::uint64_t frac = micros % 1000000;
-  const std::int64_t days = static_cast<std::int64_t>(secs / 86400);
-  const std::uint64_t rem = secs % 86400;
-  // Howard Hinnant's civil_from_days, for days >= 0.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = z / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe =
-      (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = yoe + era * 400;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2)
-    ++y;
-  char b[64];
-  std::snprintf(b, sizeof b,
-                "%04" PRId64 "-%02" PRId64 "-%02" PRId64
-                "T%02u:%02u:%02u.%06" PRIu64 "Z",
-                y, m, d, static_cast<unsigned>(rem / 3600),
-                static_cast<unsigned>(rem / 60 % 60),
-                static_cast<unsigned>(rem % 60), frac);
-  return b;
-}
-
 std::string describe_key(std::string_view key, KeyKind kind) {
   if (kind == KeyKind::Index && key.size() == 8)
     return num(get_u64_be(as_u8(key)));
   if (kind == KeyKind::Catalog)
-    return quote(key);
-  return "x'" + hex_bytes(as_u8(key), key.size()) + "'";
+    return text::quote(key);
+  return "x'" + text::hex(key) + "'";
 }
 
 std::vector<Stream> streams(const File& f, std::vector<Problem>* problems) {
@@ -1544,9 +1488,9 @@ Report check(const File& f, const CheckOptions& options) {
       continue;
     }
     if (auto [it, fresh] = ids.emplace(s.d.id, i); !fresh)
-      sink.error(s.leaf, "stream " + quote(s.name) + " has id " + num(s.d.id) +
-                             ", the id of stream " +
-                             quote(ss[it->second].name) + " too");
+      sink.error(s.leaf, "stream " + text::quote(s.name) + " has id " +
+                             num(s.d.id) + ", the id of stream " +
+                             text::quote(ss[it->second].name) + " too");
     const auto idx = static_cast<std::uint32_t>(i);
 
     // The key index: (key, page, leaf) in key order.
@@ -1555,7 +1499,8 @@ Report check(const File& f, const CheckOptions& options) {
       std::uint32_t page, leaf;
     };
     std::vector<IndexEntry> index;
-    const std::string index_name = "the key index of stream " + quote(s.name);
+    const std::string index_name =
+        "the key index of stream " + text::quote(s.name);
     {
       TreeWalker w(f, sink, claims, Owner{Kind::Index, idx, 0}, KeyKind::Index,
                    index_name);
@@ -1572,7 +1517,7 @@ Report check(const File& f, const CheckOptions& options) {
             IndexEntry{get_u64_be(as_u8(k)), get_u32(as_u8(v)), leaf});
       };
       w.run(s.d.index_root, s.leaf,
-            "the key index root of stream " + quote(s.name));
+            "the key index root of stream " + text::quote(s.name));
       st.index = w.stats;
     }
 
@@ -1588,7 +1533,7 @@ Report check(const File& f, const CheckOptions& options) {
     for (auto [key, page] : starts)
       start_of.emplace(page, key);
     if (s.d.head != 0 && s.d.index_root == 0 && !starts.empty()) {
-      sink.error(s.leaf, "stream " + quote(s.name) +
+      sink.error(s.leaf, "stream " + text::quote(s.name) +
                              " has records but no key index (root 0)");
     } else {
       std::size_t a = 0, b = 0;
@@ -1608,7 +1553,7 @@ Report check(const File& f, const CheckOptions& options) {
                                  " -> page " + num(e.page) + ", but " + why);
         } else if (a == index.size() || starts[b].first < index[a].key) {
           auto [key, page] = starts[b++];
-          sink.error(page, "stream " + quote(s.name) +
+          sink.error(page, "stream " + text::quote(s.name) +
                                ": records start here from key " + num(key) +
                                ", but the key index has no entry for it");
         } else {
@@ -1679,7 +1624,7 @@ std::vector<Problem> dump(const File& f, std::string_view stream,
                          [&](const Stream& s) { return s.name == stream; });
   if (it == ss.end())
     throw Error(ErrorCode::NoSuchStream,
-                "no stream " + quote(stream) + " in " + f.path());
+                "no stream " + text::quote(stream) + " in " + f.path());
   Sink sink(problems, std::size_t(-1));
   if (!check_entry(f, *it, sink))
     return problems;
@@ -1707,7 +1652,7 @@ Field text(std::uint32_t off, std::uint32_t size, std::string name,
 
 std::string preview(std::string_view v) {
   constexpr std::size_t kMax = 48;
-  std::string s = quote(v.substr(0, kMax));
+  std::string s = text::quote(v.substr(0, kMax));
   if (v.size() > kMax)
     s += "...";
   return s;
@@ -1724,12 +1669,15 @@ void descriptor_fields(std::vector<Field>& out, std::uint32_t base,
   out.push_back(field(base + k::kFirstKey, 8, "first key", d.first_key));
   out.push_back(field(base + k::kNextKey, 8, "next key", d.next_key));
   out.push_back(field(base + k::kBytes, 8, "payload bytes", d.bytes));
-  out.push_back(text(base + k::kFirstTs, 8, "first timestamp",
-                     num(d.first_ts) + " (" + format_time(d.first_ts) + ")"));
-  out.push_back(text(base + k::kLastTs, 8, "last timestamp",
-                     num(d.last_ts) + " (" + format_time(d.last_ts) + ")"));
-  out.push_back(text(base + k::kCreated, 8, "created",
-                     num(d.created) + " (" + format_time(d.created) + ")"));
+  out.push_back(
+      text(base + k::kFirstTs, 8, "first timestamp",
+           num(d.first_ts) + " (" + text::format_iso8601(d.first_ts) + ")"));
+  out.push_back(
+      text(base + k::kLastTs, 8, "last timestamp",
+           num(d.last_ts) + " (" + text::format_iso8601(d.last_ts) + ")"));
+  out.push_back(
+      text(base + k::kCreated, 8, "created",
+           num(d.created) + " (" + text::format_iso8601(d.created) + ")"));
   out.push_back(
       field(base + k::kMaxAge, 8, "retention max age (us)", d.max_age));
   out.push_back(
@@ -1873,8 +1821,9 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
   out.header.push_back(
       field(dp::kNext, 4, "next (seal)", get_u32(p + dp::kNext)));
   out.header.push_back(field(dp::kFirstKey, 8, "first key", first_key));
-  out.header.push_back(text(dp::kBaseTs, 8, "base timestamp",
-                            num(base_ts) + " (" + format_time(base_ts) + ")"));
+  out.header.push_back(
+      text(dp::kBaseTs, 8, "base timestamp",
+           num(base_ts) + " (" + text::format_iso8601(base_ts) + ")"));
 
   // A stream's tail page ends at the descriptor's tail offset, whatever its
   // (seal) end field says.
@@ -1882,7 +1831,7 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
   if (f.has_snapshot() && out.pgno < f.page_count()) {
     for (const Stream& s : streams(f, nullptr))
       if (s.value_size >= fmt::desc::kSize && s.d.tail == out.pgno) {
-        out.notes.push_back("the tail page of stream " + quote(s.name) +
+        out.notes.push_back("the tail page of stream " + text::quote(s.name) +
                             ": records end at its tail offset " +
                             num(s.d.tail_offset) + ", not at end");
         end = s.d.tail_offset;
@@ -1923,7 +1872,8 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
     it.title = "record " + num(key);
     it.fields.push_back(Field{0, 0, "key", num(key), true});
     it.fields.push_back(Field{0, 0, "timestamp",
-                              num(ts) + " (" + format_time(ts) + ")", false});
+                              num(ts) + " (" + text::format_iso8601(ts) + ")",
+                              false});
     std::uint64_t len;
     const std::size_t n1 = get_varint(p + off, p + end, len); // as stored
     it.fields.push_back(
@@ -1948,8 +1898,9 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
       std::vector<std::pair<std::string_view, std::string_view>> hs;
       if (split_body(b, h.ts_flags & 1, value, &hs)) {
         for (auto& [name, v] : hs)
-          it.fields.push_back(
-              Field{0, 0, "header", quote(name) + " = " + quote(v), false});
+          it.fields.push_back(Field{0, 0, "header",
+                                    text::quote(name) + " = " + text::quote(v),
+                                    false});
         it.fields.push_back(
             text(body + static_cast<std::uint32_t>(b.size() - value.size()),
                  static_cast<std::uint32_t>(value.size()), "value",
@@ -2043,7 +1994,8 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
     out.kind = "meta";
     MetaSlot m = decode_meta(pgno, std::uint64_t{pgno} * ps, p);
     out.header.push_back(
-        text(0, 8, "magic", hex_bytes(p, 8) + (m.magic ? " (ok)" : " (BAD)")));
+        text(0, 8, "magic",
+             text::hex(as_sv(p, 8)) + (m.magic ? " (ok)" : " (BAD)")));
     out.header.push_back(field(8, 4, "format version", m.version));
     out.header.push_back(field(12, 4, "page size", m.page_size));
     out.header.push_back(field(16, 8, "txn id", m.txn_id));

@@ -325,10 +325,4 @@ struct DumpRecord {
 std::vector<Problem> dump(const File& f, std::string_view stream,
                           const std::function<void(const DumpRecord&)>& fn);
 
-// ---------------------------------------------------------------------------
-// Helpers shared with the CLI
-
-// "2026-11-25T10:00:00.000000Z" for microseconds since the Unix epoch.
-std::string format_time(std::uint64_t micros);
-
 } // namespace klite::inspect

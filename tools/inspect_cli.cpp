@@ -1,6 +1,7 @@
 #include "tools/inspect_cli.h"
 
 #include "engine/inspect.h"
+#include "engine/text.h"
 
 #include <klite/error.h>
 
@@ -100,112 +101,6 @@ std::string rpad(std::string s, std::size_t width) {
   return s;
 }
 
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  auto cont = [&](const unsigned char* q, unsigned char lo, unsigned char hi) {
-    return q < end && *q >= lo && *q <= hi;
-  };
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      if (!cont(p + 1, 0x80, 0xbf))
-        return false;
-      p += 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
-      unsigned char hi = c == 0xed ? 0x9f : 0xbf; // no UTF-16 surrogates
-      if (!cont(p + 1, lo, hi) || !cont(p + 2, 0x80, 0xbf))
-        return false;
-      p += 3;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
-      unsigned char hi = c == 0xf4 ? 0x8f : 0xbf; // nothing past U+10FFFF
-      if (!cont(p + 1, lo, hi) || !cont(p + 2, 0x80, 0xbf) ||
-          !cont(p + 3, 0x80, 0xbf))
-        return false;
-      p += 4;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string base64(std::string_view s) {
-  static constexpr char a[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((s.size() + 2) / 3 * 4);
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  std::size_t i = 0;
-  for (; i + 3 <= s.size(); i += 3) {
-    std::uint32_t v = p[i] << 16 | p[i + 1] << 8 | p[i + 2];
-    out += a[v >> 18];
-    out += a[v >> 12 & 63];
-    out += a[v >> 6 & 63];
-    out += a[v & 63];
-  }
-  if (i + 1 == s.size()) {
-    std::uint32_t v = p[i] << 16;
-    out += a[v >> 18];
-    out += a[v >> 12 & 63];
-    out += "==";
-  } else if (i + 2 == s.size()) {
-    std::uint32_t v = p[i] << 16 | p[i + 1] << 8;
-    out += a[v >> 18];
-    out += a[v >> 12 & 63];
-    out += a[v >> 6 & 63];
-    out += '=';
-  }
-  return out;
-}
-
-// A JSON string literal of s. Bytes that are not valid UTF-8 become U+FFFD
-// (callers that must not lose bytes use base64 instead).
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  const bool utf8 = valid_utf8(s);
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    default:
-      if (c < 0x20) {
-        char b[8];
-        std::snprintf(b, sizeof b, "\\u%04x", c);
-        out += b;
-      } else if (c >= 0x80 && !utf8) {
-        out += "\\ufffd";
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-  }
-  return out + "\"";
-}
-
 // A small streaming JSON writer; pretty-printed with two-space indents.
 class Json {
 public:
@@ -217,11 +112,11 @@ public:
   Json& end_array() { return close(']'); }
   Json& key(std::string_view k) {
     separate();
-    out_ << json_string(k) << ": ";
+    out_ << text::json_string(k) << ": ";
     after_key_ = true;
     return *this;
   }
-  Json& str(std::string_view s) { return raw(json_string(s)); }
+  Json& str(std::string_view s) { return raw(text::json_string(s)); }
   Json& number(std::uint64_t v) { return raw(num(v)); }
   Json& real(double v) {
     char b[32];
@@ -482,9 +377,9 @@ struct Cli {
         .field("tail", d.tail)
         .field("tail_offset", d.tail_offset)
         .field("index_root", d.index_root)
-        .field("first_ts", format_time(d.first_ts))
-        .field("last_ts", format_time(d.last_ts))
-        .field("created", format_time(d.created))
+        .field("first_ts", text::format_iso8601(d.first_ts))
+        .field("last_ts", text::format_iso8601(d.last_ts))
+        .field("created", text::format_iso8601(d.created))
         .field("max_age_us", d.max_age)
         .field("max_bytes", d.max_bytes)
         .field("max_records", d.max_records);
@@ -574,7 +469,7 @@ struct Cli {
       out << pad(k, 22) << v << '\n';
     };
     auto time = [](std::uint64_t t) {
-      return num(t) + " (" + format_time(t) + ")";
+      return num(t) + " (" + text::format_iso8601(t) + ")";
     };
     line("stream", "\"" + s->name + "\"");
     line("catalog page", num(s->leaf));
@@ -1102,20 +997,20 @@ struct Cli {
       return need_snapshot();
     std::vector<Problem> problems;
     std::string line;
-    auto text = [&](std::string_view key, std::string_view v) {
+    auto put_string = [&](std::string_view key, std::string_view v) {
       line += ",\"";
       line += key;
       line += "\":";
-      line += json_string(v);
+      line += text::json_string(v);
     };
     try {
       problems = dump(f, name, [&](const DumpRecord& r) {
         line = "{\"key\":" + num(r.key) + ",\"ts\":\"" +
-               format_time(r.timestamp) + "\"";
-        if (valid_utf8(r.value)) {
-          text("value", r.value);
+               text::format_iso8601(r.timestamp) + "\"";
+        if (text::is_valid_utf8(r.value)) {
+          put_string("value", r.value);
         } else {
-          text("value", base64(r.value));
+          put_string("value", text::base64(r.value));
           line += ",\"encoding\":\"base64\"";
         }
         if (!r.headers.empty()) {
@@ -1124,9 +1019,12 @@ struct Cli {
           for (auto [hn, hv] : r.headers) {
             line += first ? "{" : ",{";
             first = false;
-            const bool utf8 = valid_utf8(hn) && valid_utf8(hv);
-            line += "\"name\":" + json_string(utf8 ? hn : base64(hn));
-            line += ",\"value\":" + json_string(utf8 ? hv : base64(hv));
+            const bool utf8 =
+                text::is_valid_utf8(hn) && text::is_valid_utf8(hv);
+            line +=
+                "\"name\":" + text::json_string(utf8 ? hn : text::base64(hn));
+            line +=
+                ",\"value\":" + text::json_string(utf8 ? hv : text::base64(hv));
             if (!utf8)
               line += ",\"encoding\":\"base64\"";
             line += "}";

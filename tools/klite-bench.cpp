@@ -35,6 +35,8 @@
 #include <klite/engine.h>
 #include <klite/statement.h>
 
+#include "engine/text.h" // json_string, shared with the other tools
+
 #include <lmdb.h>
 #include <sqlite3.h>
 
@@ -909,16 +911,6 @@ void print_table(const std::vector<Result>& rs) {
   }
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\')
-      out += '\\';
-    out += ch;
-  }
-  return out;
-}
-
 const char* family_name(Family f) {
   switch (f) {
   case Family::Klite: return "klite";
@@ -934,10 +926,10 @@ void print_json(const Config& c, const std::vector<Result>& rs) {
               c.records, c.value_size, c.batch, c.gets);
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const Result& r = rs[i];
-    std::printf("  {\"workload\": \"%s\", \"engine\": \"%s\", "
-                "\"variant\": \"%s\", ",
-                json_escape(r.workload).c_str(), family_name(r.family),
-                json_escape(r.variant).c_str());
+    std::printf("  {\"workload\": %s, \"engine\": \"%s\", \"variant\": %s, ",
+                klite::text::json_string(r.workload).c_str(),
+                family_name(r.family),
+                klite::text::json_string(r.variant).c_str());
     if (r.space)
       std::printf("\"disk_bytes\": %" PRIu64 ", \"apparent_bytes\": %" PRIu64
                   ", \"payload_bytes\": %" PRIu64 ", \"amplification\": %.4f}",

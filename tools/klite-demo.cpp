@@ -3,9 +3,10 @@
 // five records and the stream's statistics.
 #include <klite/engine.h>
 
+// Not public API: the text helpers klite's own tools share.
+#include "engine/text.h"
+
 #include <cstdint>
-#include <cstdio>
-#include <ctime>
 #include <exception>
 #include <iostream>
 #include <iterator>
@@ -14,6 +15,9 @@
 #include <vector>
 
 namespace {
+
+using klite::text::format_iso8601; // 2026-11-25T10:00:00.123456Z
+using klite::text::quote;          // values are opaque bytes: "\x00 and text"
 
 constexpr std::string_view kStream = "demo";
 
@@ -39,42 +43,6 @@ constexpr std::string_view kSampleEvents[] = {
     "user 9 signed out",
     "order 18 delivered",
 };
-
-// Microseconds since the Unix epoch as ISO-8601 UTC,
-// e.g. 2026-11-25T10:00:00.123456Z.
-std::string iso8601(std::uint64_t micros) {
-  const auto seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  char date[32];
-  if (gmtime_r(&seconds, &tm) == nullptr ||
-      std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-    return std::to_string(micros) + "us";
-  }
-  char fraction[16];
-  std::snprintf(fraction, sizeof fraction, ".%06uZ",
-                static_cast<unsigned>(micros % 1000000));
-  return std::string(date) + fraction;
-}
-
-// Values are opaque bytes: print them as a quoted string, escaping
-// anything that is not printable ASCII.
-std::string quoted(std::string_view bytes) {
-  std::string out = "\"";
-  for (const char ch : bytes) {
-    const auto byte = static_cast<unsigned char>(ch);
-    if (byte == '"' || byte == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (byte >= 0x20 && byte < 0x7F) {
-      out += ch;
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", byte);
-      out += hex;
-    }
-  }
-  return out + '"';
-}
 
 void fill_if_empty(klite::Engine& engine) {
   {
@@ -106,8 +74,8 @@ void print_last(klite::Engine& engine, int count) {
   for (bool ok = cursor.last(); ok && static_cast<int>(lines.size()) < count;
        ok = cursor.prev()) {
     const klite::Record& r = cursor.record();
-    lines.push_back(std::to_string(r.key) + "  " + iso8601(r.timestamp) + "  " +
-                    quoted(r.value));
+    lines.push_back(std::to_string(r.key) + "  " + format_iso8601(r.timestamp) +
+                    "  " + quote(r.value));
   }
   std::cout << "last " << lines.size() << " records of \"" << kStream
             << "\":\n";
@@ -123,9 +91,11 @@ void print_last(klite::Engine& engine, int count) {
             << "  first key        " << info.first_key << '\n'
             << "  last key         " << info.last_key << '\n'
             << "  next key         " << info.next_key << '\n'
-            << "  first timestamp  " << iso8601(info.first_timestamp) << '\n'
-            << "  last timestamp   " << iso8601(info.last_timestamp) << '\n'
-            << "  created          " << iso8601(info.created) << '\n';
+            << "  first timestamp  " << format_iso8601(info.first_timestamp)
+            << '\n'
+            << "  last timestamp   " << format_iso8601(info.last_timestamp)
+            << '\n'
+            << "  created          " << format_iso8601(info.created) << '\n';
 }
 
 } // namespace
