@@ -110,21 +110,8 @@ TEST_CASE("Shell: json escaping of UTF-8 values") {
 }
 
 TEST_CASE("Shell: output helpers") {
+  // UTF-8, base64, JSON strings and times: tests/engine/text_test.cpp.
   using namespace klite::shell;
-  CHECK(base64("") == "");
-  CHECK(base64("f") == "Zg==");
-  CHECK(base64("fo") == "Zm8=");
-  CHECK(base64("foo") == "Zm9v");
-  CHECK(base64("foobar") == "Zm9vYmFy");
-  CHECK(is_valid_utf8("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-  CHECK_FALSE(is_valid_utf8("\xc0\x80"));         // overlong
-  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));     // surrogate
-  CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80")); // above U+10FFFF
-  CHECK_FALSE(is_valid_utf8("\xe2\x82"));         // truncated
-  CHECK_FALSE(is_valid_utf8("\xff"));
-  CHECK(iso8601(0) == "1970-01-01T00:00:00.000000Z");
-  CHECK(iso8601(kT + 123456) == "2023-11-14T22:13:20.123456Z");
-  CHECK(iso8601(951782400000001) == "2000-02-29T00:00:00.000001Z");
   CHECK(csv_field("plain") == "plain");
   CHECK(csv_field("a,b") == "\"a,b\"");
   CHECK(csv_field("say \"x\"") == "\"say \"\"x\"\"\"");
