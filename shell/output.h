@@ -4,8 +4,6 @@
 
 #include <klite/statement.h>
 
-#include "engine/text.h"
-
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -24,13 +22,6 @@ std::string_view mode_name(Mode mode);
 // Helpers, exposed for tests. The ones the shell shares with klite-inspect
 // (UTF-8 check, base64, JSON strings, ISO-8601 times) are in engine/text.h.
 std::string csv_field(std::string_view s); // quoted if RFC 4180 needs it
-// TRANSITIONAL, removed once tests/shell/shell_test.cpp no longer calls
-// them by their old names (its checks moved to tests/engine/text_test.cpp).
-using text::base64;
-using text::is_valid_utf8;
-inline std::string iso8601(std::uint64_t micros) {
-  return text::format_iso8601(micros);
-}
 // Columns whose integers are timestamps: timestamp, ts, first_timestamp,
 // last_timestamp, created.
 bool is_timestamp_column(std::string_view column);
