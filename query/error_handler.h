@@ -131,6 +131,16 @@ inline std::string syntax_message(const ParseState& st, const char* where,
   return msg;
 }
 
+// Throws Error(Syntax) with syntax_message() and its position as data
+// (Error::line(), Error::column()).
+[[noreturn]] inline void throw_syntax(const ParseState& st, const char* where,
+                                      std::string_view problem,
+                                      std::size_t length) {
+  ast::Pos pos = st.pos(where);
+  throw Error(ErrorCode::Syntax, syntax_message(st, where, problem, length),
+              pos.line, pos.col);
+}
+
 // The on_error hook of the script rule: turns any failure into
 // klite::Error(Syntax) and throws it, ending the parse.
 struct error_handler {
@@ -140,13 +150,11 @@ struct error_handler {
                                     Context const& context) const {
     const ParseState& st = x3::get<state_tag>(context);
     if (auto* lex = dynamic_cast<const LexicalFailure*>(&x))
-      throw Error(ErrorCode::Syntax,
-                  syntax_message(st, lex->where(), lex->which(), lex->length));
+      throw_syntax(st, lex->where(), lex->which(), lex->length);
     // An expectation failure's position may lie before the whitespace the
     // failed parser skipped: report the token itself.
     const char* where = skipper_parser::skip(x.where(), st.end);
-    throw Error(ErrorCode::Syntax,
-                syntax_message(st, where, "expected " + x.which(), 0));
+    throw_syntax(st, where, "expected " + x.which(), 0);
   }
 };
 

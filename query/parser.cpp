@@ -95,10 +95,9 @@ ast::Script parse(std::string_view text) {
       first, state.end, x3::with<grammar::state_tag>(state)[grammar::script()],
       grammar::skipper_type{}, script.statements);
   if (!ok || first != state.end) // not reached: the script rule throws
-    throw Error(ErrorCode::Syntax,
-                grammar::syntax_message(
-                    state, grammar::skipper_parser::skip(first, state.end),
-                    "expected a statement", 0));
+    grammar::throw_syntax(state,
+                          grammar::skipper_parser::skip(first, state.end),
+                          "expected a statement", 0);
 
   script.texts.reserve(state.statements.size());
   for (auto [begin, end] : state.statements)

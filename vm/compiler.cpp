@@ -28,7 +28,7 @@ std::string where(const ast::Pos& pos) {
 }
 
 void fail(ErrorCode code, const ast::Pos& pos, const std::string& what) {
-  throw Error(code, where(pos) + what);
+  throw Error(code, where(pos) + what, pos.line, pos.col);
 }
 
 namespace {

@@ -24,7 +24,8 @@ namespace klite::vm {
 // "line 3, col 7: " -- the prefix of every error that names a place.
 std::string where(const query::ast::Pos& pos);
 
-// Throws Error(code) with the message `where(pos) + what`.
+// Throws Error(code) with the message `where(pos) + what` and the
+// position as data (Error::line(), Error::column()).
 [[noreturn]] void fail(ErrorCode code, const query::ast::Pos& pos,
                        const std::string& what);
 

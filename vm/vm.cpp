@@ -319,8 +319,13 @@ bool Vm::step() {
 
 void Vm::failed(const Error& e) {
   std::string message = e.what();
-  if (message.rfind("line ", 0) != 0)
-    message = where(program_->code[pc_].pos) + message;
+  std::uint32_t line = e.line(), column = e.column();
+  if (line == 0 && message.rfind("line ", 0) != 0) {
+    const query::ast::Pos& pos = program_->code[pc_].pos;
+    message = where(pos) + message;
+    line = pos.line;
+    column = pos.col;
+  }
   Session* was_joined = joined_;
   end_transaction();
   state_ = State::Done;
@@ -334,7 +339,7 @@ void Vm::failed(const Error& e) {
       message += " (the open transaction was rolled back)";
     }
   }
-  throw Error(e.code(), message);
+  throw Error(e.code(), message, line, column);
 }
 
 // Computed goto is a GNU extension, hence the pragma (-Wpedantic is on).

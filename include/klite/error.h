@@ -4,6 +4,7 @@
 // (a key that does not exist) are return values (std::optional).
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,14 +30,32 @@ enum class ErrorCode {
 // Stable upper-case name of a code, e.g. "Corrupt".
 std::string_view to_string(ErrorCode code) noexcept;
 
+// An error from the query layer that names a place in the query text has
+// a message starting with "line L, col C: " and carries L and C as data too
+// (line() and column()), so a caller can point at the place without parsing
+// the message. Both count from 1: the line by '\n' bytes, the column in
+// bytes from the start of that line (a tab, or each byte of a UTF-8
+// sequence, is one column). Errors without a place (from the storage layer
+// or the native API) have line() == column() == 0.
 class Error : public std::runtime_error {
 public:
   Error(ErrorCode code, const std::string& message)
       : std::runtime_error(message), code_(code) {}
+  // `message` should already begin with "line L, col C: " (vm::where
+  // builds it).
+  Error(ErrorCode code, const std::string& message, std::uint32_t line,
+        std::uint32_t column)
+      : std::runtime_error(message), code_(code), line_(line),
+        column_(column) {}
   ErrorCode code() const noexcept { return code_; }
+  // The place in the query text, 1-based; 0 when the error has none.
+  std::uint32_t line() const noexcept { return line_; }
+  std::uint32_t column() const noexcept { return column_; }
 
 private:
   ErrorCode code_;
+  std::uint32_t line_ = 0;
+  std::uint32_t column_ = 0;
 };
 
 } // namespace klite
