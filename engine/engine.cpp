@@ -21,6 +21,10 @@ struct Engine::Impl {
   Pager pager;
   std::atomic<bool> writing{false};
   std::shared_ptr<Engine::Session> session; // owned by the query layer
+  // Engine::interrupt() bumps it, possibly from a signal handler, so it
+  // must be a lock-free atomic.
+  std::atomic<std::uint64_t> interrupts{0};
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 };
 
 struct ReadTxn::Impl {
@@ -458,6 +462,16 @@ std::vector<StreamInfo> Engine::streams() { return read().streams(); }
 
 std::shared_ptr<Engine::Session>& Engine::session_slot() const {
   return engine_of(impl_)->session;
+}
+
+void Engine::interrupt() noexcept {
+  // Nothing but the atomic add: this runs in signal handlers.
+  if (impl_)
+    impl_->interrupts.fetch_add(1, std::memory_order_relaxed);
+}
+
+const std::atomic<std::uint64_t>& Engine::interrupts() const {
+  return engine_of(impl_)->interrupts;
 }
 
 const std::string& Engine::path() const {

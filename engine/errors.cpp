@@ -19,6 +19,7 @@ std::string_view to_string(ErrorCode code) noexcept {
   case ErrorCode::ReadOnly: return "ReadOnly";
   case ErrorCode::TooBig: return "TooBig";
   case ErrorCode::Misuse: return "Misuse";
+  case ErrorCode::Interrupted: return "Interrupted";
   }
   return "Unknown";
 }

@@ -10,6 +10,7 @@
 
 #include <klite/engine.h>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -30,6 +31,10 @@ struct Engine::Session {
   static Session* find(const Engine& engine);
   // A handle on the same engine that does not own the session.
   static Engine share(const Engine& engine) { return engine.share(); }
+  // The engine's interrupt generation (Engine::interrupt).
+  static const std::atomic<std::uint64_t>& interrupts(const Engine& engine) {
+    return engine.interrupts();
+  }
   // A fresh generation number.
   static std::uint64_t next_generation() noexcept;
 };

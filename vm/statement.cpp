@@ -161,8 +161,10 @@ bool Result::next() {
   Impl& r = *impl_;
   r.on_row = false;
   if (r.pending) {
+    // exec() ran ahead to this row; an interrupt since then stops the
+    // statement now (its step() throws), as it would have one row later.
     r.pending = false;
-    r.on_row = true;
+    r.on_row = r.machine->interrupted() ? r.advance() : true;
   } else {
     r.on_row = r.advance();
   }

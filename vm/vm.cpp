@@ -52,6 +52,16 @@ bool alive(ReadTxn& t) noexcept {
   }
 }
 
+[[noreturn, gnu::cold]] void throw_interrupted() {
+  throw Error(ErrorCode::Interrupted, "interrupted");
+}
+
+// What a program that writes watches instead of the engine's interrupt
+// generation: its change is one instruction, and once made it runs to
+// completion (an ADD returns all its keys), so nothing interrupts it. An
+// EXPLAIN only lists its program, and watches it too.
+const std::atomic<std::uint64_t> kNeverInterrupted{0};
+
 std::string param_label(const Program& p, std::size_t index) {
   const Parameter& param = p.params[index - 1];
   std::string s = "parameter " + std::to_string(index);
@@ -81,7 +91,10 @@ const char* use_text(ParamUse use) {
 Vm::Vm(Engine engine, const Program& program)
     : engine_(std::move(engine)), program_(&program),
       regs_(program.registers + 1), slots_(program.slots),
-      bindings_(program.params.size()), unbound_(bindings_.size()) {
+      bindings_(program.params.size()), unbound_(bindings_.size()),
+      interrupts_(program.writes || program.explained
+                      ? &kNeverInterrupted
+                      : &Session::interrupts(engine_)) {
   Row::Access::shape(row_, program.columns);
 }
 
@@ -300,12 +313,15 @@ bool Vm::step() {
       check_bindings();
     state_ = State::Running;
     pc_ = 0;
+    interrupt_start_ = interrupts_->load(std::memory_order_relaxed);
   } else if (joined_ && Session::find(engine_) != joined_) {
     joined_ = nullptr; // the Engine closed the session since the last step
     joined_generation_ = 0;
     stale_ = true;
   }
   try {
+    if (interrupted()) [[unlikely]]
+      throw_interrupted(); // a resume: reported at the next instruction
     return run();
   } catch (const Error& e) {
     failed(e);
@@ -397,6 +413,8 @@ bool Vm::run() {
       return false;
 
     VM_CASE(Goto)
+      if (interrupted()) [[unlikely]]
+        throw_interrupted();
       VM_JUMP(ip->p2);
 
     VM_CASE(Integer)
@@ -503,6 +521,8 @@ bool Vm::run() {
 
     VM_CASE(ScanNext)
       if (cursor(ip->p1).next()) {
+        if (interrupted()) [[unlikely]]
+          throw_interrupted();
         VM_JUMP(ip->p2);
       }
       VM_NEXT();
@@ -569,6 +589,8 @@ bool Vm::run() {
     VM_CASE(NextStream) {
       Slot& s = slots_[ip->p1];
       if (++s.at < s.streams.size()) {
+        if (interrupted()) [[unlikely]]
+          throw_interrupted();
         VM_JUMP(ip->p2);
       }
       VM_NEXT();

@@ -11,6 +11,12 @@
 // a BEGIN runs at ~0.82-0.85x of WriteTxn::append's throughput, and a GET
 // scan at ~0.6x of a bare Cursor loop whose per-row cost is ~22 ns
 // (klite-bench W7 and W4).
+//
+// Engine::interrupt(): a run records the engine's interrupt generation when
+// it starts, and a read checks it (one relaxed load) whenever step()
+// resumes it and on every backward jump (Goto, ScanNext, NextStream), so a
+// loop that yields no row stops too. A change fails the run with
+// Error(Interrupted) like any other error.
 #pragma once
 
 #include "vm/program.h"
@@ -20,6 +26,7 @@
 #include <klite/statement.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -78,6 +85,12 @@ public:
   }
 
   const Program& program() const noexcept { return *program_; }
+
+  // True if Engine::interrupt() was called since this run started; the
+  // next step() then throws Interrupted.
+  bool interrupted() const noexcept {
+    return interrupts_->load(std::memory_order_relaxed) != interrupt_start_;
+  }
 
 private:
   enum class State : std::uint8_t { Ready, Running, Done };
@@ -157,6 +170,12 @@ private:
   Engine::Session* joined_ = nullptr;
   std::uint64_t joined_generation_ = 0;
   bool stale_ = false; // it had joined a session that is gone
+
+  // Engine::interrupt(): the engine's generation counter (a counter that
+  // never changes for a program that writes, which is not interrupted),
+  // and its value when the run started.
+  const std::atomic<std::uint64_t>* interrupts_;
+  std::uint64_t interrupt_start_ = 0;
 
   // EXPLAIN rows.
   std::string p4_buf_, comment_buf_;

@@ -18,6 +18,7 @@
 #include <klite/error.h>
 #include <klite/statement.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -231,6 +232,30 @@ public:
   // Compiles exactly one statement for repeated runs with bound parameters.
   Statement prepare(std::string_view query);
 
+  // Stops the statements of this Engine that are running now, like
+  // sqlite3_interrupt: every exec() Result and prepared Statement that has
+  // started (stepped) and has not finished or been reset throws
+  // Error(Interrupted, "line L, col C: interrupted") from its next check.
+  // The interpreter checks whenever such a statement resumes for its next
+  // row (Result::next, Statement::step) and on every loop iteration, so a
+  // long scan stops promptly. Statements that start after the call are not
+  // affected: a stale interrupt never stops the next query.
+  //
+  // Only reads (GET, SHOW STREAMS, INFO) are interrupted. A write makes its
+  // change in one step (all values of an ADD in one append) and then runs
+  // to completion, so an ADD still returns every key; EXPLAIN only lists.
+  // An interrupted statement has therefore changed nothing, and it fails
+  // like any other statement that fails without a change: outside BEGIN
+  // its read is released; inside BEGIN the transaction stays open with
+  // every change made before (COMMIT or ROLLBACK it). Either way the rest
+  // of that exec() script does not run (docs/QUERY.md, "Interrupting").
+  //
+  // Thread-safe and async-signal-safe (one lock-free atomic add), so a
+  // SIGINT handler may call it. A moved-from Engine ignores it.
+  // REQUIRES: the Engine is not being moved, assigned or destroyed at the
+  // same time.
+  void interrupt() noexcept;
+
   struct Impl;
   // What exec() and prepare() keep between calls (an open BEGIN), defined
   // by the query layer (vm/).
@@ -248,6 +273,9 @@ private:
     return e;
   }
   void close_session() noexcept;
+  // The interrupt generation: interrupt() adds 1, and a running statement
+  // compares it with its value when the statement started.
+  const std::atomic<std::uint64_t>& interrupts() const;
   std::shared_ptr<Impl> impl_; // shared with the transactions
   bool owner_ = true;
 };

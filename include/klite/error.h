@@ -25,6 +25,7 @@ enum class ErrorCode {
   ReadOnly,        // a write on a read-only engine
   TooBig,          // a value or header block over the documented limit
   Misuse,          // the API was used against its contract
+  Interrupted,     // Engine::interrupt() stopped the statement
 };
 
 // Stable upper-case name of a code, e.g. "Corrupt".
