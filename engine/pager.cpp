@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 namespace klite {
 
@@ -240,7 +241,38 @@ void Pager::remap(std::uint64_t file_size) {
   map_ = std::move(map); // live snapshots keep the old mapping alive
 }
 
+void Pager::adopt_newer_commit() {
+  if (sync_failed_) // the failed commit's meta may be in the file: not ours
+    return;
+  std::shared_ptr<const os::Mapping> map;
+  std::uint64_t have = 0;
+  {
+    std::lock_guard lock(mu_);
+    map = map_;
+    have = current_.txn_id;
+  }
+  std::optional<Meta> best;
+  for (std::uint32_t slot = 0; slot < 2; ++slot) {
+    // Both meta pages lie inside the file, and so inside the mapping. A
+    // page being rewritten reads torn and fails its CRC: skipped.
+    const MetaCandidate c = decode_meta(map->data() + std::size_t{slot} * page_size_);
+    const Meta& m = c.meta;
+    if (c.magic && c.crc_ok && c.version == fmt::kFormatVersion && c.page_size == page_size_ &&
+        m.txn_id % 2 == slot && m.txn_id > have && (!best || m.txn_id > best->txn_id) &&
+        m.page_count >= 2 && m.catalog_root < m.page_count && m.free_root < m.page_count)
+      best = m;
+  }
+  if (!best)
+    return;
+  if (std::uint64_t{best->page_count} * page_size_ > map->size())
+    remap(file_->size()); // grown by the other process past our mapping
+  std::lock_guard lock(mu_);
+  if (best->txn_id > current_.txn_id)
+    current_ = *best;
+}
+
 Pages Pager::acquire() {
+  adopt_newer_commit();
   Pages snap = [&] {
     std::lock_guard lock(mu_);
     readers_.insert(current_.txn_id);

@@ -97,7 +97,8 @@ public:
   std::uint64_t now();
   static constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 62;
 
-  // A snapshot of the last commit, registered as a live reader until
+  // A snapshot of the newest commit in the file (this process's or, see
+  // adopt_newer_commit, another's), registered as a live reader until
   // release() (so its pages are not reused). Checks that the file still
   // holds every page the snapshot needs.
   Pages acquire();
@@ -126,6 +127,12 @@ private:
   void create(const std::string& path);
   void load_meta();
   void remap(std::uint64_t file_size);
+  // Makes current_ the newest valid commit in the file, which another
+  // process may have made: every snapshot starts from the file's meta
+  // pages, read through the shared mapping (the page cache is unified).
+  // The write lock and reader table that make concurrent writers and long
+  // readers in other processes safe are not here yet (issue 8).
+  void adopt_newer_commit();
   void grow(std::uint64_t needed);
   void write_meta(const Meta& meta);
 

@@ -1,0 +1,94 @@
+// Commits made through another open of the same file, in another process
+// or in this one: a read transaction that begins later sees them, one that
+// began earlier keeps its snapshot, and a writer builds on them. (The
+// write lock and reader table of concurrent multi-process use are tested
+// with them, in issue 8.)
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+std::filesystem::path scratch_file() {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             ("klite-other-process-" + std::to_string(::getpid()) + "-" +
+              std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir / "db.klite";
+}
+
+klite::Options quiet() {
+  klite::Options o;
+  o.durability = klite::Durability::Off;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("Other opens: a new read transaction sees commits made through another open") {
+  const auto path = scratch_file();
+  auto a = klite::Engine::open(path.string(), quiet());
+  a.append("s", "from a");
+  auto b = klite::Engine::open(path.string(), quiet());
+  auto before = b.read();
+  CHECK(before.info("s").records == 1);
+
+  a.append("s", "from a again");
+  a.create_stream("t");
+  CHECK(before.info("s").records == 1); // a snapshot does not move
+  CHECK_FALSE(before.has_stream("t"));
+  {
+    auto now = b.read();
+    CHECK(now.info("s").records == 2);
+    CHECK(now.has_stream("t"));
+    CHECK(now.get("s", 2)->value == "from a again");
+    CHECK(now.snapshot_id() > before.snapshot_id());
+  }
+  // b's writer starts from a's last commit, and a sees what b wrote.
+  CHECK(b.append("s", "from b") == 3);
+  CHECK(a.get("s", 3)->value == "from b");
+  CHECK(a.append("s", "from a, third") == 4);
+  CHECK(b.info("s").records == 4);
+  std::filesystem::remove_all(path.parent_path());
+}
+
+TEST_CASE("Other opens: appends of a child process are seen by the parent") {
+  const auto path = scratch_file();
+  auto parent = klite::Engine::open(path.string(), quiet());
+  parent.append("s", "parent");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 0;
+    try {
+      auto child = klite::Engine::open(path.string(), quiet());
+      auto txn = child.write();
+      for (int i = 0; i < 20'000; ++i) // grows the file by several pages
+        txn.append("s", std::string(200, static_cast<char>('a' + i % 26)));
+      txn.commit();
+    } catch (...) {
+      code = 1;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto txn = parent.read();
+  CHECK(txn.info("s").records == 20'001);
+  auto c = txn.cursor("s");
+  std::uint64_t n = 0;
+  for (bool ok = c.seek(2); ok; ok = c.next(), ++n)
+    CHECK(c.record().value == std::string(200, static_cast<char>('a' + n % 26)));
+  CHECK(n == 20'000);
+  std::filesystem::remove_all(path.parent_path());
+}
