@@ -180,6 +180,9 @@ private:
         std::memcpy(bigger.get(), buf.get(), end);
         buf = std::move(bigger);
       }
+      if (options_.stop != nullptr && options_.stop->load())
+        throw Error(ErrorCode::Interrupted,
+                    path_ + ": interrupted at line " + std::to_string(line_ + 1));
       std::size_t n = read_some(buf.get() + end, cap - end);
       if (n == 0) {
         if (end > 0) { // a last line without "\n"

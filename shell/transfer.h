@@ -18,6 +18,7 @@
 
 #include <klite/engine.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,6 +36,9 @@ struct ImportOptions {
   // REQUIRES: both > 0. Tests use small values to get many batches.
   std::size_t batch_bytes = std::size_t{32} << 20;
   std::size_t batch_lines = std::size_t{1} << 20;
+  // When this turns true (a shell's Ctrl-C), the import stops before its
+  // next read of the file with Error(Interrupted), like any other error.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ImportResult {
@@ -58,6 +62,7 @@ struct ImportResult {
 //    missing and auto-create is off;
 //  - TooBig for a line whose value is over kMaxValueSize, naming the line
 //    number and its size;
+//  - Interrupted once options.stop is set, naming the lines read;
 //  - any error of the engine's commit (IO, ...).
 // Batches commit as they go, so an error leaves the batches before it
 // committed and nothing of the batch it happened in. The message ends by

@@ -380,6 +380,19 @@ TEST_CASE("Transfer: the message for one committed line is singular") {
   CHECK(f.values() == Values{"only"});
 }
 
+TEST_CASE("Transfer: a set stop flag interrupts the import") {
+  Fixture f;
+  f.import("a\nb\n", "s", {.batch_lines = 1});
+  std::atomic<bool> stop{true};
+  auto e = error_of([&] { f.import("c\nd\n", "s", {.batch_lines = 1, .stop = &stop}); });
+  REQUIRE(e);
+  CHECK(e->code == ErrorCode::Interrupted);
+  CHECK(e->message == f.file("in.txt") + ": interrupted at line 1; nothing was imported");
+  CHECK(f.values() == Values{"a", "b"});
+  stop = false;
+  CHECK(f.import("c\n", "s", {.stop = &stop}).first_key == 3);
+}
+
 // --- export -----------------------------------------------------------------
 
 TEST_CASE("Transfer: export writes one value per line") {
