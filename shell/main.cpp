@@ -3,6 +3,9 @@
 
 #include <klite/engine.h>
 
+#include <atomic>
+#include <clocale>
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <optional>
@@ -10,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <signal.h>
 #include <unistd.h>
 
 namespace {
@@ -20,12 +24,21 @@ Opens the klite file FILE (created if missing). With QUERY arguments, runs
 each (one may hold several statements separated by ';', or be one dot
 command such as .streams), prints the results and exits. Without, reads a
 script from stdin: statements end with ';' and may span lines, and lines
-starting with '.' are dot commands (.help lists them). If stdin is a
-terminal, prompts for input ("klite> ", "   ...> " inside a statement).
+starting with '.' are dot commands (.help lists them).
+
+If stdin is a terminal, prompts for input ("klite> ", "   ...> " inside a
+statement) with line editing (libedit, emacs keys; ~/.editrc applies) and
+history, kept in $KLITE_HISTORY if set (empty: none), else
+~/.klite_history. Ctrl-C drops the statement being typed, or stops the
+running statement or .tail; Ctrl-D on an empty line leaves. Errors in
+query text show the line with a caret under the place.
 
 Each statement outside BEGIN ... COMMIT commits on its own, and stdout is
-flushed after every statement. Errors go to stderr as "Error: <message>";
-after an error one-shot and script runs stop with exit status 1.
+flushed after every statement. Errors go to stderr as "Error: <message>".
+Exit status: 0; 1 if FILE cannot be opened, or a statement or command of
+a one-shot or script run failed (such runs stop at the first error unless
+--keep-going); 2 for a bad command line; 130 if Ctrl-C (SIGINT) stopped a
+one-shot or script run. An interactive session exits with 0.
 
 Options:
   --mode MODE     output mode (default: table if stdout is a terminal,
@@ -56,6 +69,15 @@ In table and line mode timestamps are ISO-8601 as in json, and a byte value
 that is not printable UTF-8 is shown as a blob literal x'00ff'. In every
 mode an ADD prints the key of each new record.
 )";
+
+std::atomic<klite::shell::Shell*> g_shell{nullptr};
+static_assert(std::atomic<klite::shell::Shell*>::is_always_lock_free);
+
+// Ctrl-C stops the running statement, .tail or .import, not the shell.
+void on_sigint(int) {
+  if (klite::shell::Shell* shell = g_shell.load())
+    shell->interrupt();
+}
 
 } // namespace
 
@@ -107,25 +129,42 @@ int main(int argc, char** argv) {
   if (!mode)
     mode = isatty(STDOUT_FILENO) ? Mode::Table : Mode::Json;
 
+  klite::shell::Shell shell(std::cout, std::cerr, *mode);
+  shell.set_keep_going(keep_going);
+  if (!shell.open(positional[0]))
+    return 1;
+  g_shell.store(&shell);
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  bool interactive = false;
   try {
-    klite::Engine engine = klite::Engine::open(positional[0]);
-    klite::shell::Shell shell(engine, std::cout, std::cerr, *mode);
-    shell.set_keep_going(keep_going);
     if (positional.size() > 1) {
       for (std::size_t i = 1; i < positional.size(); ++i)
         if (!shell.run_text(positional[i]))
           break;
     } else if (isatty(STDIN_FILENO)) {
-      std::cout << "klite shell; .help for help, .quit to leave\n";
-      shell.run_interactive(std::cin, std::cout);
+    interactive = true;
+      std::setlocale(LC_CTYPE, ""); // libedit edits UTF-8 as characters
+      klite::shell::LineEditor editor(argv[0],
+                                      klite::shell::LineEditor::default_history_path());
+      std::cout << "klite shell on " << positional[0] << "; .help for help, .quit to leave\n";
+      shell.run_interactive(editor);
     } else {
       shell.run_script(std::cin);
     }
-    std::cout.flush();
-    return shell.had_error() ? 1 : 0;
   } catch (const std::exception& e) {
     std::cout.flush();
     std::cerr << "Error: " << e.what() << '\n';
+    g_shell.store(nullptr);
     return 1;
   }
+  g_shell.store(nullptr);
+  std::cout.flush();
+  if (shell.interrupted())
+    return 128 + SIGINT;
+  // Interactive errors were shown to the person who made them.
+  return shell.had_error() && !interactive ? 1 : 0;
 }

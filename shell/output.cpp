@@ -179,30 +179,32 @@ void Printer::row(const Row& row) {
   }
 }
 
-void Printer::finish() {
+void Printer::flush() {
   if (mode_ != Mode::Table || table_.empty())
     return;
-  std::vector<std::size_t> w(columns_.size());
-  for (std::size_t i = 0; i < columns_.size(); ++i)
-    w[i] = width(columns_[i]);
-  for (const auto& line : table_)
-    for (std::size_t i = 0; i < line.size() && i < w.size(); ++i)
-      w[i] = std::max(w[i], width(line[i]));
   auto print = [&](const std::vector<std::string>& line) {
     for (std::size_t i = 0; i < line.size(); ++i) {
       if (i > 0)
         out_ << "  ";
       out_ << line[i];
-      if (i + 1 < line.size())
-        out_ << std::string(w[i] - width(line[i]), ' ');
+      if (i + 1 < line.size() && i < widths_.size() && width(line[i]) < widths_[i])
+        out_ << std::string(widths_[i] - width(line[i]), ' ');
     }
     out_ << '\n';
   };
-  print(columns_);
-  std::vector<std::string> rule;
-  for (std::size_t x : w)
-    rule.emplace_back(x, '-');
-  print(rule);
+  if (widths_.empty()) {
+    widths_.resize(columns_.size());
+    for (std::size_t i = 0; i < columns_.size(); ++i)
+      widths_[i] = width(columns_[i]);
+    for (const auto& line : table_)
+      for (std::size_t i = 0; i < line.size() && i < widths_.size(); ++i)
+        widths_[i] = std::max(widths_[i], width(line[i]));
+    print(columns_);
+    std::vector<std::string> rule;
+    for (std::size_t x : widths_)
+      rule.emplace_back(x, '-');
+    print(rule);
+  }
   for (const auto& line : table_)
     print(line);
   table_.clear();

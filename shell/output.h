@@ -26,13 +26,15 @@ std::string csv_field(std::string_view s); // quoted if RFC 4180 needs it
 // last_timestamp, created.
 bool is_timestamp_column(std::string_view column);
 
-// Writes the rows of one statement. Table mode buffers them to align the
-// columns and writes on finish(); the other modes write each row at once.
+// Writes the rows of one statement. Table mode buffers rows to align the
+// columns and writes them on flush(): the first flush() fixes the widths
+// and prints the header, later ones (.tail) print rows under it. The
+// other modes write each row at once.
 class Printer {
 public:
   Printer(std::ostream& out, Mode mode) : out_(out), mode_(mode) {}
   void row(const Row& row);
-  void finish();
+  void flush();
 
 private:
   struct Cell {
@@ -47,6 +49,7 @@ private:
   std::size_t rows_ = 0;
   std::vector<std::string> columns_;
   std::vector<std::vector<std::string>> table_; // Table mode only
+  std::vector<std::size_t> widths_; // Table mode, fixed by the first flush()
 };
 
 } // namespace klite::shell

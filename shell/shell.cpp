@@ -1,9 +1,12 @@
 #include "shell/shell.h"
 
+#include "shell/transfer.h"
+
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <thread>
 
 namespace klite::shell {
 
@@ -22,6 +25,40 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr int kMaxReadDepth = 16;
+
+// An error's message without its "line N, col M: " prefix, for errors of
+// query text the user did not write.
+std::string_view without_position(const Error& e) {
+  std::string_view m = e.what();
+  if (e.line() > 0)
+    if (const auto colon = m.find(": "); colon != std::string_view::npos)
+      m.remove_prefix(colon + 2);
+  return m;
+}
+
+// The arguments of a dot command, split at spaces; an argument holding
+// spaces goes inside '..' or "..".
+std::vector<std::string> split_args(std::string_view text) {
+  std::vector<std::string> args;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (is_space(text[i])) {
+      ++i;
+      continue;
+    }
+    std::string arg;
+    if (const char q = text[i]; q == '\'' || q == '"') {
+      const auto end = text.find(q, i + 1);
+      arg = text.substr(i + 1, end == std::string_view::npos ? end : end - i - 1);
+      i = end == std::string_view::npos ? text.size() : end + 1;
+    } else {
+      while (i < text.size() && !is_space(text[i]))
+        arg += text[i++];
+    }
+    args.push_back(std::move(arg));
+  }
+  return args;
+}
 
 } // namespace
 
@@ -90,6 +127,33 @@ std::string Splitter::rest() {
 
 // --- Shell ------------------------------------------------------------------
 
+Engine& Shell::engine() {
+  Engine* e = engine_.load();
+  if (e == nullptr)
+    throw Error(ErrorCode::Misuse, "no file is open; use .open FILE");
+  return *e;
+}
+
+bool Shell::open(const std::string& path) {
+  try {
+    Engine next = Engine::open(path);
+    engine_.store(nullptr); // interrupt() must not see a half-moved Engine
+    owned_.reset();
+    owned_.emplace(std::move(next));
+    engine_.store(&*owned_);
+    return true;
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return false;
+  }
+}
+
+void Shell::interrupt() noexcept {
+  interrupted_.store(true);
+  if (Engine* e = engine_.load())
+    e->interrupt();
+}
+
 bool Shell::fail(std::string_view message) {
   err_ << "Error: " << message << '\n';
   err_.flush();
@@ -97,19 +161,53 @@ bool Shell::fail(std::string_view message) {
   return interactive_ || keep_going_;
 }
 
+bool Shell::fail(const std::exception& e, std::string_view statement) {
+  const auto* error = dynamic_cast<const Error*>(&e);
+  if (error != nullptr && error->code() == ErrorCode::Interrupted) {
+    if (interactive_)
+      err_ << '\n'; // after the "^C" the terminal echoed
+    fail(without_position(*error));
+    return interactive_; // Ctrl-C stops a script even with --keep-going
+  }
+  const bool go_on = fail(e.what());
+  if (!interactive_ || error == nullptr || error->line() == 0)
+    return go_on;
+  // The statement's line with a caret under the column (a byte offset;
+  // tabs kept so the caret lines up, UTF-8 continuation bytes skipped).
+  std::string_view text = statement;
+  for (std::uint32_t n = 1; n < error->line(); ++n) {
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos)
+      return go_on;
+    text.remove_prefix(nl + 1);
+  }
+  text = text.substr(0, text.find('\n'));
+  std::string pad;
+  for (std::size_t i = 0; i + 1 < error->column() && i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\t')
+      pad += '\t';
+    else if ((c & 0xC0u) != 0x80u)
+      pad += ' ';
+  }
+  err_ << "  " << text << "\n  " << pad << "^\n";
+  err_.flush();
+  return go_on;
+}
+
 bool Shell::run_query(const std::string& query) {
   Printer printer(out_, mode_);
   try {
-    Result result = engine_.exec(query);
+    Result result = engine().exec(query);
     while (result.next())
       printer.row(result.row());
-    printer.finish();
+    printer.flush();
     out_.flush();
     return true;
   } catch (const std::exception& e) {
-    printer.finish();
+    printer.flush();
     out_.flush();
-    return fail(e.what());
+    return fail(e, query);
   }
 }
 
@@ -146,7 +244,7 @@ bool Shell::run_text(std::string_view text) {
 bool Shell::run_script(std::istream& in) {
   Splitter splitter;
   std::string line;
-  while (std::getline(in, line)) {
+  while (!interrupted_.load() && std::getline(in, line)) {
     if (!splitter.pending()) {
       if (std::string_view t = trim(line); !t.empty() && t.front() == '.') {
         splitter.rest(); // drop comments and blanks before the command
@@ -161,23 +259,27 @@ bool Shell::run_script(std::istream& in) {
       if (!run_statement(s))
         return false;
   }
+  if (interrupted_.load())
+    return false;
   if (splitter.pending())
     return run_statement(splitter.rest());
   return true;
 }
 
-void Shell::run_interactive(std::istream& in, std::ostream& prompt) {
+void Shell::run_interactive(LineSource& in) {
   interactive_ = true;
   Splitter splitter;
   std::string line;
   for (;;) {
-    prompt << (splitter.pending() ? "   ...> " : "klite> ");
-    prompt.flush();
-    if (!std::getline(in, line)) {
-      prompt << '\n';
-      prompt.flush();
+    const auto status = in.read(splitter.pending() ? "   ...> " : "klite> ", line);
+    if (status == LineSource::Status::End)
       break;
+    interrupted_.store(false); // a Ctrl-C that came after its statement ended
+    if (status == LineSource::Status::Cancelled) {
+      splitter.rest();
+      continue;
     }
+    in.remember(line);
     if (!splitter.pending()) {
       if (std::string_view t = trim(line); !t.empty() && t.front() == '.') {
         splitter.rest();
@@ -252,14 +354,58 @@ bool Shell::run_dot(std::string_view line) {
       return fail("usage: .timer on|off");
     return true;
   }
-  if (cmd == ".read") {
+  const std::vector<std::string> args = split_args(arg);
+  if (cmd == ".open") {
+    if (args.size() != 1)
+      return fail("usage: .open FILE");
+    return open(args[0]) || interactive_ || keep_going_;
+  }
+  if (cmd == ".import") {
+    if (args.size() != 2)
+      return fail("usage: .import FILE STREAM");
+    try {
+      ImportOptions options;
+      options.stop = &interrupted_;
+      const ImportResult r = import_lines(engine(), args[0], args[1], options);
+      if (interactive_)
+        out_ << "imported " << r.records << " records into " << args[1]
+             << (r.records > 0 ? " as keys " + std::to_string(r.first_key) + ".." +
+                                     std::to_string(r.last_key)
+                               : std::string())
+             << '\n';
+      out_.flush();
+      return true;
+    } catch (const std::exception& e) {
+      return fail(e, "");
+    }
+  }
+  if (cmd == ".export") {
+    if (args.size() != 2)
+      return fail("usage: .export STREAM FILE");
+    try {
+      const std::uint64_t n = export_lines(engine(), args[0], args[1]);
+      if (interactive_)
+        out_ << "exported " << n << " records of " << args[0] << " to " << args[1] << '\n';
+      out_.flush();
+      return true;
+    } catch (const std::exception& e) {
+      return fail(e, "");
+    }
+  }
+  if (cmd == ".tail") {
     if (arg.empty())
+      return fail("usage: .tail STREAM");
+    return tail(arg);
+  }
+  if (cmd == ".read") {
+    if (args.size() != 1)
       return fail("usage: .read FILE");
     if (read_depth_ >= kMaxReadDepth)
       return fail(".read nested too deeply");
-    std::ifstream file{std::string(arg), std::ios::binary};
+    const std::string& path = args[0];
+    std::ifstream file{path, std::ios::binary};
     if (!file)
-      return fail("cannot open \"" + std::string(arg) + "\"");
+      return fail("cannot open \"" + path + "\"");
     ++read_depth_;
     const bool was_interactive = interactive_;
     interactive_ = false; // an error stops the file, not the shell
@@ -271,6 +417,49 @@ bool Shell::run_dot(std::string_view line) {
     return go_on || interactive_;
   }
   return fail("unknown command \"" + std::string(cmd) + "\"; try .help");
+}
+
+bool Shell::tail(std::string_view stream) {
+  Printer printer(out_, mode_);
+  std::uint64_t last = 0;
+  // Prints the rows of `st`, remembering the last key; false if none.
+  auto print = [&](Statement& st) {
+    bool any = false;
+    while (st.step()) {
+      printer.row(st.row());
+      last = st.row()[0].as_integer();
+      any = true;
+    }
+    st.reset();
+    if (any) {
+      printer.flush();
+      out_.flush();
+    }
+    return any;
+  };
+  try {
+    const std::string name(stream);
+    engine().info(name); // NoSuchStream before any query text is involved
+    // prepare() takes exactly one statement: `stream` cannot add another.
+    Statement backlog = engine().prepare("GET LAST 10 FROM " + name);
+    Statement more = engine().prepare("GET 1000 AFTER ? FROM " + name);
+    print(backlog);
+    while (!interrupted_.load()) {
+      more.bind(1, last);
+      if (!print(more))
+        std::this_thread::sleep_for(tail_interval_);
+    }
+  } catch (const Error& e) {
+    printer.flush();
+    out_.flush();
+    if (e.code() != ErrorCode::Interrupted)
+      return fail(".tail " + std::string(stream) + ": " + std::string(without_position(e)));
+  }
+  if (interactive_) {
+    out_ << '\n'; // after the "^C" the terminal echoed
+    out_.flush();
+  }
+  return interactive_; // ended by Ctrl-C: a script stops there
 }
 
 std::string_view help_text() {
@@ -292,15 +481,21 @@ std::string_view help_text() {
   EXPIRE payments OLDER THAN 7d;            (parsed, not supported yet)
   EXPLAIN GET LAST 5 FROM payments;         the statement's program
   -- a comment runs to the end of the line
-Dot commands:
+Dot commands (put a FILE holding spaces in quotes):
   .help                this text
+  .open FILE           close this file and open FILE (created if missing)
   .mode [MODE]         show or set the output mode: table line json csv raw
   .streams             same as SHOW STREAMS
   .info STREAM         same as INFO STREAM
   .explain QUERY       same as EXPLAIN QUERY
   .timer on|off        print each statement's run time to stderr
   .read FILE           run the statements and commands in FILE
-  .quit                leave the shell
+  .import FILE STREAM  append each line of FILE to STREAM as one record
+  .export STREAM FILE  write each record's value to FILE as one line
+  .tail STREAM         print the last 10 records, then new ones as they
+                       are added, until Ctrl-C
+  .quit                leave the shell (or Ctrl-D)
+Ctrl-C stops a running statement, or drops the line being typed.
 )";
 }
 

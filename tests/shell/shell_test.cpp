@@ -1,6 +1,6 @@
 // The klite shell (shell/): output modes, statement splitting, errors and
-// dot commands, driven in process through string streams, plus one run of
-// the built binary.
+// dot commands, driven in process through string streams. cli_test.cpp
+// runs the built binary through pipes, pty_test.cpp on a terminal.
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
@@ -8,17 +8,21 @@
 #include "shell/shell.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -323,47 +327,160 @@ TEST_CASE("Shell: bad dot commands are errors") {
   CHECK_FALSE(strict.run_text(".nope"));
 }
 
+// Lines for the interactive loop, as a terminal would give them; "^C"
+// stands for Ctrl-C.
+class Lines final : public klite::shell::LineSource {
+public:
+  explicit Lines(std::vector<std::string> lines) : lines_(std::move(lines)) {}
+  Status read(std::string_view prompt, std::string& line) override {
+    prompts += prompt;
+    if (next_ == lines_.size())
+      return Status::End;
+    line = lines_[next_++];
+    return line == "^C" ? Status::Cancelled : Status::Line;
+  }
+  void remember(std::string_view line) override { remembered.emplace_back(line); }
+
+  std::string prompts;
+  std::vector<std::string> remembered;
+
+private:
+  std::vector<std::string> lines_;
+  std::size_t next_ = 0;
+};
+
 TEST_CASE("Shell: interactive prompts and errors do not stop it") {
   Fixture f;
   Shell sh = f.shell(Mode::Json);
-  std::istringstream in("ADD 'a'\nTO s;\nGET 1 FROM nope;\nGET 1 FROM s;\n.quit\nADD 'x' TO s;\n");
-  std::ostringstream prompt;
-  sh.run_interactive(in, prompt);
-  CHECK(prompt.str() == "klite>    ...> klite> klite> klite> ");
+  Lines in({"ADD 'a'", "TO s;", "GET 1 FROM nope;", "GET 1 FROM s;", ".quit", "ADD 'x' TO s;"});
+  sh.run_interactive(in);
+  CHECK(in.prompts == "klite>    ...> klite> klite> klite> ");
+  CHECK(in.remembered ==
+        std::vector<std::string>{"ADD 'a'", "TO s;", "GET 1 FROM nope;", "GET 1 FROM s;", ".quit"});
   CHECK(f.out.str() ==
         iso("{\"key\": 1}\n{\"key\": 1, \"timestamp\": \"@\", \"value\": \"a\"}\n"));
-  CHECK(f.err.str().starts_with("Error: "));
+  CHECK(f.err.str() == "Error: line 1, col 12: no such stream: nope\n"
+                       "  GET 1 FROM nope\n"
+                       "             ^\n");
   CHECK(f.engine->info("s").records == 1);
 }
 
-#ifdef KLITE_SHELL_BIN
-TEST_CASE("Shell: the klite binary end to end") {
-  auto dir = scratch_dir();
-  const std::string db = (dir / "e2e.klite").string();
-  auto run = [&](const std::string& args, const std::string& input, std::string& out) {
-    const std::string in_path = (dir / "in.txt").string();
-    const std::string out_path = (dir / "out.txt").string();
-    std::ofstream(in_path) << input;
-    const std::string cmd = std::string("'") + KLITE_SHELL_BIN + "' " + args + " <'" +
-                            in_path + "' >'" + out_path + "' 2>/dev/null";
-    const int status = std::system(cmd.c_str());
-    std::ifstream o(out_path);
-    out.assign(std::istreambuf_iterator<char>(o), std::istreambuf_iterator<char>());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  };
-  std::string out;
-  CHECK(run("'" + db + "' \"ADD 'a', 'b' TO s\"", "", out) == 0);
-  CHECK(out == "{\"key\": 1}\n{\"key\": 2}\n"); // json: stdout is not a terminal
-  CHECK(run("--mode raw '" + db + "'", "GET FIRST 2\nFROM s;\n", out) == 0);
-  CHECK(out == "a\nb\n");
-  CHECK(run("--mode raw '" + db + "'", "GET 1 FROM s;\nGET 1 FROM x;\nGET 2 FROM s;\n", out) ==
-        1);
-  CHECK(out == "a\n");
-  CHECK(run("--keep-going --mode=raw '" + db + "'", "GET 1 FROM x;\nGET 2 FROM s;\n", out) ==
-        1);
-  CHECK(out == "b\n");
-  CHECK(run("--help", "", out) == 0);
-  CHECK(out.find("base64") != std::string::npos);
-  std::filesystem::remove_all(dir);
+TEST_CASE("Shell: Ctrl-C while typing drops the statement being typed") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Raw);
+  Lines in({"ADD 'a'", "^C", "ADD 'b' TO s;", "GET 1", "^C", "GET 1 FROM s;"});
+  sh.run_interactive(in);
+  CHECK(in.prompts == "klite>    ...> klite> klite>    ...> klite> klite> ");
+  CHECK(f.out.str() == "1\nb\n");
+  CHECK(f.err.str().empty());
+  CHECK(f.engine->info("s").records == 1);
 }
-#endif
+
+TEST_CASE("Shell: a caret only in interactive mode, under the right byte") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  sh.set_keep_going(true);
+  CHECK(sh.run_text("GET 5 FORM s"));
+  CHECK(f.err.str() == "Error: line 1, col 7: expected FROM, found \"FORM\"\n");
+  f.err.str("");
+  // Tabs are kept and a multi-byte character is one column wide.
+  Lines in({"ADD 'é' TO\t\"s\" ;"});
+  sh.run_interactive(in);
+  const std::string err = f.err.str();
+  CHECK(err == "Error: line 1, col 13: expected a stream name, found \"\\\"s\\\"\"\n"
+               "  ADD 'é' TO\t\"s\" \n"
+               "            \t^\n");
+}
+
+// A stream buffer that calls `on_flush` each time the stream is flushed,
+// so a test can act between the polls of a running .tail.
+class FlushHook final : public std::stringbuf {
+public:
+  std::function<void()> on_flush;
+
+protected:
+  int sync() override {
+    if (on_flush)
+      on_flush();
+    return 0;
+  }
+};
+
+TEST_CASE("Shell: .tail prints the last 10 records, then new ones as they come") {
+  Fixture f;
+  for (int i = 1; i <= 12; ++i)
+    f.engine->append("s", "old " + std::to_string(i));
+  FlushHook hook;
+  std::ostream out(&hook);
+  Shell sh(*f.engine, out, f.err, Mode::Raw);
+  sh.set_tail_interval(std::chrono::milliseconds(1));
+  int flushes = 0;
+  hook.on_flush = [&] {
+    // Flushed after the backlog and after each poll that found records.
+    ++flushes;
+    if (flushes == 1) {
+      f.engine->append("s", "new 1");
+      f.engine->append("s", "new 2");
+    } else if (flushes == 2) {
+      f.engine->append("s", "new 3");
+    } else {
+      sh.interrupt();
+    }
+  };
+  CHECK_FALSE(sh.run_text(".tail s")); // ended by interrupt(): a script stops
+  CHECK(sh.interrupted());
+  std::string expected;
+  for (int i = 3; i <= 12; ++i)
+    expected += "old " + std::to_string(i) + "\n";
+  CHECK(hook.str() == expected + "new 1\nnew 2\nnew 3\n");
+  CHECK(f.err.str().empty());
+  CHECK(flushes >= 3);
+}
+
+TEST_CASE("Shell: .tail errors") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Json);
+  sh.set_keep_going(true);
+  CHECK(sh.run_text(".tail"));
+  CHECK(sh.run_text(".tail nope"));
+  CHECK(f.err.str() == "Error: usage: .tail STREAM\n"
+                       "Error: .tail nope: no such stream: nope\n");
+}
+
+TEST_CASE("Shell: .open switches files and keeps the old one on failure") {
+  Fixture f;
+  Shell sh = f.shell(Mode::Raw);
+  sh.set_keep_going(true);
+  CHECK(sh.run_text("ADD 'in first' TO s"));
+  const auto second = (f.dir / "second file.klite").string();
+  CHECK(sh.run_text(".open '" + second + "'"));
+  CHECK(sh.run_text("ADD 'in second' TO s; GET 1 FROM s"));
+  const auto not_klite = (f.dir / "not.klite").string();
+  std::ofstream(not_klite) << std::string(8192, 'x');
+  CHECK(sh.run_text(".open " + not_klite));
+  CHECK(sh.run_text("GET 1 FROM s")); // still the second file
+  CHECK(sh.run_text(".open"));
+  CHECK(f.out.str() == "1\n1\nin second\nin second\n");
+  const std::string err = f.err.str();
+  CHECK(err.starts_with("Error: "));
+  CHECK(err.find("not.klite") != std::string::npos);
+  CHECK(err.ends_with("Error: usage: .open FILE\n"));
+  CHECK(f.engine->get("s", 1)->value == "in first");
+  Shell strict = f.shell(Mode::Raw);
+  CHECK_FALSE(strict.run_text(".open " + not_klite));
+}
+
+TEST_CASE("Shell: interrupt() stops a script between statements") {
+  Fixture f;
+  FlushHook hook;
+  std::ostream out(&hook);
+  Shell sh(*f.engine, out, f.err, Mode::Raw);
+  sh.set_keep_going(true); // an interrupt stops even a keep-going script
+  hook.on_flush = [&] { sh.interrupt(); };
+  std::istringstream script("ADD 'a' TO s;\nADD 'b' TO s;\n");
+  CHECK_FALSE(sh.run_script(script));
+  CHECK(sh.interrupted());
+  CHECK(hook.str() == "1\n");
+  CHECK(f.engine->info("s").records == 1);
+}
+
