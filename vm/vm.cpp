@@ -379,6 +379,15 @@ bool Vm::run() {
     on_row_ = true;
     return true;
   };
+  // Engine::interrupt(), checked on every backward jump. In locals, not
+  // members, so that across the cursor calls the check stays one relaxed
+  // load and a compare (a GET scan checks once per row here and once in
+  // step()).
+  const std::atomic<std::uint64_t>* const interrupts = interrupts_;
+  const std::uint64_t interrupt_start = interrupt_start_;
+  auto interrupted_now = [&] {
+    return interrupts->load(std::memory_order_relaxed) != interrupt_start;
+  };
   // Dispatch: with GCC and Clang, "threaded code": every opcode ends in its
   // own indirect jump to the next (computed goto), which the CPU predicts
   // per opcode (after ScanNext comes Emit), where a switch has one shared
@@ -413,7 +422,7 @@ bool Vm::run() {
       return false;
 
     VM_CASE(Goto)
-      if (interrupted()) [[unlikely]]
+      if (interrupted_now()) [[unlikely]]
         throw_interrupted();
       VM_JUMP(ip->p2);
 
@@ -521,7 +530,7 @@ bool Vm::run() {
 
     VM_CASE(ScanNext)
       if (cursor(ip->p1).next()) {
-        if (interrupted()) [[unlikely]]
+        if (interrupted_now()) [[unlikely]]
           throw_interrupted();
         VM_JUMP(ip->p2);
       }
@@ -589,7 +598,7 @@ bool Vm::run() {
     VM_CASE(NextStream) {
       Slot& s = slots_[ip->p1];
       if (++s.at < s.streams.size()) {
-        if (interrupted()) [[unlikely]]
+        if (interrupted_now()) [[unlikely]]
           throw_interrupted();
         VM_JUMP(ip->p2);
       }
