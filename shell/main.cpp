@@ -51,14 +51,14 @@ Output modes:
   table  aligned columns under a header and a rule of dashes
   line   one "column = value" line per column, a blank line between rows
   json   one JSON object per row, e.g. for GET:
-           {"key": 1, "timestamp": "2026-11-25T10:00:00.000000Z", "value": "hello"}
-         integers are numbers, NULL is null; timestamp columns (timestamp,
-         ts, first_timestamp, last_timestamp, created) are ISO-8601 UTC
+           {"key": 1, "ts": "2026-11-25T10:00:00.000000Z", "value": "hello"}
+         integers are numbers, NULL is null; timestamp columns (ts,
+         first_timestamp, last_timestamp, created) are ISO-8601 UTC
          strings with microseconds and a Z; a byte value that is valid
          UTF-8 is a JSON string (\" \\ \b \f \n \r \t escaped, other control
          bytes as \u00XX), any other byte value is its standard base64
          (with padding) plus a field "<column>_encoding": "base64":
-           {"key": 2, "timestamp": "...", "value": "AP8=", "value_encoding": "base64"}
+           {"key": 2, "ts": "...", "value": "AP8=", "value_encoding": "base64"}
          ADD prints {"key": 42} per record added
   csv    a header line, then one line per row (RFC 4180 quoting, "\n" line
          ends); timestamps as in json, bytes as they are, NULL empty

@@ -50,7 +50,7 @@ std::string csv_field(std::string_view s) {
 }
 
 bool is_timestamp_column(std::string_view column) {
-  return column == "timestamp" || column == "ts" || column == "first_timestamp" ||
+  return column == "ts" || column == "first_timestamp" ||
          column == "last_timestamp" || column == "created";
 }
 

@@ -22,7 +22,7 @@ std::string_view mode_name(Mode mode);
 // Helpers, exposed for tests. The ones the shell shares with klite-inspect
 // (UTF-8 check, base64, JSON strings, ISO-8601 times) are in engine/text.h.
 std::string csv_field(std::string_view s); // quoted if RFC 4180 needs it
-// Columns whose integers are timestamps: timestamp, ts, first_timestamp,
+// Columns whose integers are timestamps: ts, first_timestamp,
 // last_timestamp, created.
 bool is_timestamp_column(std::string_view column);
 

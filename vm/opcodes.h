@@ -155,7 +155,7 @@
     "ScanNext, First")                                                        \
   X(Emit, "P1", false,                                                        \
     "output row of cursor[P1]",                                               \
-    "Yields the record under cursor P1 as a row (key, timestamp, value): "    \
+    "Yields the record under cursor P1 as a row (key, ts, value): "    \
     "step() returns true, and the next step() resumes at the next "           \
     "instruction. The value is a view of the record, valid until that next "  \
     "step(). The cursor must be valid.",                                      \

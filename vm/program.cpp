@@ -50,7 +50,7 @@ std::string p4_text(const P4& p4) {
 }
 
 const std::vector<std::string>& get_columns() {
-  static const std::vector<std::string> c{"key", "timestamp", "value"};
+  static const std::vector<std::string> c{"key", "ts", "value"};
   return c;
 }
 const std::vector<std::string>& add_columns() {

@@ -64,7 +64,7 @@ private:
 };
 
 // The columns of a statement's rows, by statement kind (docs/QUERY.md):
-//   GET ...            key, timestamp, value
+//   GET ...            key, ts, value
 //   ADD ...            key                     (one row per record added)
 //   SHOW STREAMS, INFO name, records, bytes, first_key, last_key,
 //                      first_timestamp, last_timestamp, created

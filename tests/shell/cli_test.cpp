@@ -122,20 +122,20 @@ TEST_CASE("CLI: every output mode through a pipe, binary values and empty result
   const std::string get = "GET FIRST 2 FROM s";
 
   r = d.klite({"--mode", "json", d.db, get});
-  CHECK(r.out == "{\"key\": 1, \"timestamp\": \"" + ts[0] +
+  CHECK(r.out == "{\"key\": 1, \"ts\": \"" + ts[0] +
                      "\", \"value\": \"plain, \\\"quoted\\\"\"}\n"
-                     "{\"key\": 2, \"timestamp\": \"" +
+                     "{\"key\": 2, \"ts\": \"" +
                      ts[1] + "\", \"value\": \"AP8K\", \"value_encoding\": \"base64\"}\n");
   r = d.klite({"--mode", "table", d.db, get});
-  CHECK(r.out == "key  timestamp                    value\n"
+  CHECK(r.out == "key  ts                           value\n"
                  "---  ---------------------------  ---------------\n"
                  "1    " + ts[0] + "  plain, \"quoted\"\n"
                  "2    " + ts[1] + "  x'00ff0a'\n");
   r = d.klite({"--mode=line", d.db, get});
-  CHECK(r.out == "      key = 1\ntimestamp = " + ts[0] + "\n    value = plain, \"quoted\"\n\n"
-                 "      key = 2\ntimestamp = " + ts[1] + "\n    value = x'00ff0a'\n");
+  CHECK(r.out == "  key = 1\n   ts = " + ts[0] + "\nvalue = plain, \"quoted\"\n\n"
+                 "  key = 2\n   ts = " + ts[1] + "\nvalue = x'00ff0a'\n");
   r = d.klite({"--mode", "csv", d.db, get});
-  CHECK(r.out == "key,timestamp,value\n1," + ts[0] + ",\"plain, \"\"quoted\"\"\"\n2," + ts[1] +
+  CHECK(r.out == "key,ts,value\n1," + ts[0] + ",\"plain, \"\"quoted\"\"\"\n2," + ts[1] +
                      ",\"" + std::string("\x00\xff\n", 3) + "\"\n");
   r = d.klite({"--mode", "raw", d.db, get});
   CHECK(r.out == "plain, \"quoted\"\n" + std::string("\x00\xff\n\n", 4));

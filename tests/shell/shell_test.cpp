@@ -79,8 +79,8 @@ TEST_CASE("Shell: json mode prints ADD keys and GET rows with base64 for non-UTF
   CHECK(f.out.str() ==
         iso("{\"key\": 1}\n"
             "{\"key\": 2}\n"
-            "{\"key\": 1, \"timestamp\": \"@\", \"value\": \"hi\"}\n"
-            "{\"key\": 2, \"timestamp\": \"@\", \"value\": \"AP8=\", "
+            "{\"key\": 1, \"ts\": \"@\", \"value\": \"hi\"}\n"
+            "{\"key\": 2, \"ts\": \"@\", \"value\": \"AP8=\", "
             "\"value_encoding\": \"base64\"}\n"));
   CHECK(f.err.str().empty());
   CHECK_FALSE(sh.had_error());
@@ -109,7 +109,7 @@ TEST_CASE("Shell: json escaping of UTF-8 values") {
   CHECK(sh.run_text("ADD 'q\"b\\\\n\\n\\t\\x01\xc3\xa9/' TO s; GET 1 FROM s"));
   CHECK(f.out.str() ==
         iso("{\"key\": 1}\n"
-            "{\"key\": 1, \"timestamp\": \"@\", "
+            "{\"key\": 1, \"ts\": \"@\", "
             "\"value\": \"q\\\"b\\\\n\\n\\t\\u0001\xc3\xa9/\"}\n"));
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("Shell: table mode") {
             "---\n"
             "1\n"
             "2\n"
-            "key  timestamp                    value\n"
+            "key  ts                           value\n"
             "---  ---------------------------  -------\n"
             "1    @  hello\n"
             "2    @  x'00ff'\n"
@@ -152,13 +152,13 @@ TEST_CASE("Shell: line mode") {
         iso("key = 1\n"
             "\n"
             "key = 2\n"
-            "      key = 1\n"
-            "timestamp = @\n"
-            "    value = a\n"
+            "  key = 1\n"
+            "   ts = @\n"
+            "value = a\n"
             "\n"
-            "      key = 2\n"
-            "timestamp = @\n"
-            "    value = b\n"
+            "  key = 2\n"
+            "   ts = @\n"
+            "value = b\n"
             "           name = s\n"
             "        records = 2\n"
             "          bytes = 2\n"
@@ -175,7 +175,7 @@ TEST_CASE("Shell: csv mode quotes per RFC 4180") {
   CHECK(sh.run_text("ADD 'a,b', 'say \"x\"', 'l1\\nl2', x'' TO s; GET FIRST 4 FROM s"));
   CHECK(f.out.str() ==
         iso("key\n1\n2\n3\n4\n"
-            "key,timestamp,value\n"
+            "key,ts,value\n"
             "1,@,\"a,b\"\n"
             "2,@,\"say \"\"x\"\"\"\n"
             "3,@,\"l1\nl2\"\n"
@@ -221,7 +221,7 @@ TEST_CASE("Shell: a script with statements spanning lines") {
                         "TO s\n");
   CHECK(sh.run_script(in));
   CHECK(f.out.str() == iso("{\"key\": 1}\n"
-                           "{\"key\": 1, \"timestamp\": \"@\", \"value\": \"x;y\"}\n"
+                           "{\"key\": 1, \"ts\": \"@\", \"value\": \"x;y\"}\n"
                            "{\"key\": 2}\n"));
   CHECK_FALSE(sh.had_error());
 }
@@ -295,7 +295,7 @@ TEST_CASE("Shell: dot commands") {
                             "\"last_timestamp\": \"@\", \"created\": \"@\"}\n") +
                         "{\"addr\": 0, \"opcode\": \"Integer\""));
   CHECK(out.find("\"opcode\": \"Halt\"") != std::string::npos);
-  CHECK(out.ends_with(iso("{\"key\": 1, \"timestamp\": \"@\", \"value\": \"v\"}\n") +
+  CHECK(out.ends_with(iso("{\"key\": 1, \"ts\": \"@\", \"value\": \"v\"}\n") +
                       "{\"key\": 1}\nfrom file\n"));
   CHECK(sh.mode() == Mode::Raw);
   CHECK(f.err.str().starts_with("Run Time: "));
@@ -358,7 +358,7 @@ TEST_CASE("Shell: interactive prompts and errors do not stop it") {
   CHECK(in.remembered ==
         std::vector<std::string>{"ADD 'a'", "TO s;", "GET 1 FROM nope;", "GET 1 FROM s;", ".quit"});
   CHECK(f.out.str() ==
-        iso("{\"key\": 1}\n{\"key\": 1, \"timestamp\": \"@\", \"value\": \"a\"}\n"));
+        iso("{\"key\": 1}\n{\"key\": 1, \"ts\": \"@\", \"value\": \"a\"}\n"));
   CHECK(f.err.str() == "Error: line 1, col 12: no such stream: nope\n"
                        "  GET 1 FROM nope\n"
                        "             ^\n");

@@ -26,9 +26,9 @@ TEST_CASE("VM: GET key FROM s returns key, timestamp and value") {
   Result r = db->exec("GET 7 FROM s");
   REQUIRE(r.next());
   CHECK(r.row().columns() ==
-        std::vector<std::string>{"key", "timestamp", "value"});
+        std::vector<std::string>{"key", "ts", "value"});
   CHECK(r.row()["key"].as_integer() == 7);
-  CHECK(r.row()["timestamp"].as_integer() == 7000);
+  CHECK(r.row()["ts"].as_integer() == 7000);
   CHECK(r.row()["value"].as_bytes() == "v7");
   CHECK(!r.next());
   KLITE_CHECK_ERROR(r.row(), ErrorCode::Misuse);

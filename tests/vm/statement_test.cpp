@@ -23,7 +23,7 @@ TEST_CASE("Statement: bind by index and by name, step, reset, rebind") {
   db->exec("ADD 'a', 'b', 'c', 'd', 'e' TO s").drain();
   Statement st = db->prepare("GET :n AFTER :after FROM s");
   CHECK(st.parameter_count() == 2);
-  CHECK(st.columns() == S{"key", "timestamp", "value"});
+  CHECK(st.columns() == S{"key", "ts", "value"});
   st.bind(1, std::uint64_t{2});
   st.bind(":after", std::uint64_t{0});
   CHECK(rows(st).size() == 2);
