@@ -9,6 +9,7 @@ packages=(
   libclang-rt-14-dev # libFuzzer and the sanitizer runtimes for clang 14
   libboost1.81-dev doctest-dev
   libsqlite3-dev liblmdb-dev
+  librocksdb-dev # klite-bench's fourth engine (tools/bench/rocksdb.cpp)
   libedit-dev # the shell's line editing and history (BSD licensed, unlike readline)
 )
 

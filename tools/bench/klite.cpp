@@ -1,0 +1,479 @@
+// klite's side of klite-bench.
+//
+// Configuration: Durability::Off for the no-sync runs (W1, W7: a process
+// crash loses nothing, an OS crash may lose recent commits, like SQLite's
+// synchronous=OFF and LMDB's MDB_NOSYNC); Durability::Full for W2. Default
+// page size (4096). verify_checksums on (record CRCs checked on every
+// read) unless a row says "crc off". Writes go through append_batch, one
+// transaction per --batch records; the "append (per record)" row calls
+// WriteTxn::append once per record in the same transactions.
+#include "tools/bench/bench.h"
+
+#include <klite/engine.h>
+#include <klite/statement.h>
+
+#include <ctime>
+#include <stdexcept>
+#include <string>
+
+namespace kbench {
+
+namespace {
+
+klite::Engine open_klite(const fs::path& p, bool verify = true,
+                         klite::Durability d = klite::Durability::Off) {
+  klite::Options o;
+  o.durability = d;
+  o.verify_checksums = verify;
+  return klite::Engine::open(p.string(), o);
+}
+
+void expect_key(std::uint64_t got, std::uint64_t want) {
+  if (got != want)
+    throw std::runtime_error("klite: append returned key " +
+                             std::to_string(got) + ", expected " +
+                             std::to_string(want));
+}
+
+// `'2026-11-25T10:00:00.123456Z'` for a timestamp in µs (W8's exec form).
+std::string iso_literal(std::uint64_t us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "'%04d-%02d-%02dT%02d:%02d:%02d.%06uZ'",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<unsigned>(us % 1'000'000));
+  return buf;
+}
+
+} // namespace
+
+KLITE_BENCH_WORKLOAD Result klite_append_batch(const std::string& workload,
+                                               const Config& c,
+                                               const DataSet& data,
+                                               const fs::path& path) {
+  Batch batch(data, c.batch);
+  Stopwatch sw;
+  sw.start();
+  {
+    auto e = open_klite(path);
+    for (std::uint64_t k = 1; k <= data.records();) {
+      std::uint64_t end =
+          std::min<std::uint64_t>(k + c.batch, data.records() + 1);
+      sw.stop();
+      batch.load(k, end);
+      sw.start();
+      auto w = e.write();
+      expect_key(w.append_batch(kStream, batch.views()), k);
+      w.commit();
+      k = end;
+    }
+  }
+  sw.stop();
+  return {workload,       Family::Klite,        "klite append_batch",
+          data.records(), data.payload_bytes(), sw.seconds()};
+}
+
+KLITE_BENCH_WORKLOAD Result klite_append_single(const std::string& workload,
+                                                const Config& c,
+                                                const DataSet& data,
+                                                const fs::path& path) {
+  Batch batch(data, c.batch);
+  Stopwatch sw;
+  sw.start();
+  {
+    auto e = open_klite(path);
+    for (std::uint64_t k = 1; k <= data.records();) {
+      std::uint64_t end =
+          std::min<std::uint64_t>(k + c.batch, data.records() + 1);
+      sw.stop();
+      batch.load(k, end);
+      sw.start();
+      auto w = e.write();
+      for (std::uint64_t i = 0; k < end; ++k, ++i)
+        expect_key(w.append(kStream, batch.value(i)), k);
+      w.commit();
+    }
+  }
+  sw.stop();
+  return {workload,       Family::Klite,        "klite append (per record)",
+          data.records(), data.payload_bytes(), sw.seconds()};
+}
+
+// W2: one record per transaction, Durability::Full (klite flushes once per
+// commit). Latency is begin to commit's return.
+KLITE_BENCH_WORKLOAD Result klite_durable(const DataSet& data,
+                                          const fs::path& path) {
+  Batch values(data, data.records());
+  values.load(1, data.records() + 1);
+  std::vector<double> lat;
+  lat.reserve(data.records());
+  auto e = open_klite(path, true, klite::Durability::Full);
+  Stopwatch all;
+  all.start();
+  for (std::uint64_t k = 1; k <= data.records(); ++k) {
+    auto t0 = Stopwatch::clock::now();
+    auto w = e.write();
+    expect_key(w.append(kStream, values.value(k - 1)), k);
+    w.commit();
+    lat.push_back(
+        std::chrono::duration<double>(Stopwatch::clock::now() - t0).count());
+  }
+  all.stop();
+  Result r{"W2 durable commit", Family::Klite,        "klite Durability::Full",
+           data.records(),      data.payload_bytes(), all.seconds()};
+  set_latencies(r, std::move(lat));
+  return r;
+}
+
+KLITE_BENCH_WORKLOAD Result klite_get_txn(const Config& c, const DataSet& data,
+                                          const fs::path& path,
+                                          bool verify_crc) {
+  Verifier v(data, c.sample_every);
+  UniformSeq keys(c.seed, 1, data.records());
+  auto e = open_klite(path, verify_crc);
+  Stopwatch sw;
+  sw.start();
+  {
+    auto r = e.read();
+    for (std::uint64_t i = 0; i < c.gets; ++i) {
+      std::uint64_t k = keys.next();
+      auto rec = r.get(kStream, k);
+      if (!rec)
+        Verifier::fail("klite", k, "not found");
+      if (rec->key != k)
+        Verifier::fail("klite", k, "record key " + std::to_string(rec->key));
+      v.check(k, rec->value.data(), rec->value.size(), "klite");
+    }
+  }
+  sw.stop();
+  return {"W3 random get",
+          Family::Klite,
+          verify_crc ? "klite ReadTxn::get" : "klite ReadTxn::get (crc off)",
+          c.gets,
+          c.gets * data.value_size(),
+          sw.seconds()};
+}
+
+// W3 through Engine::get: a read transaction and an owned copy per get.
+KLITE_BENCH_WORKLOAD Result klite_get_engine(const Config& c,
+                                             const DataSet& data,
+                                             const fs::path& path) {
+  Verifier v(data, c.sample_every);
+  UniformSeq keys(c.seed, 1, data.records());
+  auto e = open_klite(path);
+  Stopwatch sw;
+  sw.start();
+  for (std::uint64_t i = 0; i < c.gets; ++i) {
+    std::uint64_t k = keys.next();
+    auto rec = e.get(kStream, k);
+    if (!rec)
+      Verifier::fail("klite", k, "not found");
+    v.check(k, rec->value.data(), rec->value.size(), "klite");
+  }
+  sw.stop();
+  return {"W3 random get",
+          Family::Klite,
+          "klite Engine::get (txn per get)",
+          c.gets,
+          c.gets * data.value_size(),
+          sw.seconds()};
+}
+
+KLITE_BENCH_WORKLOAD Result klite_scan(const Config& c, const DataSet& data,
+                                       const fs::path& path, bool forward,
+                                       bool verify_crc) {
+  Verifier v(data, c.sample_every);
+  std::uint64_t expect = forward ? 1 : data.records();
+  std::uint64_t seen = 0;
+  auto e = open_klite(path, verify_crc);
+  Stopwatch sw;
+  sw.start();
+  {
+    auto r = e.read();
+    auto cur = r.cursor(kStream);
+    for (bool ok = forward ? cur.first() : cur.last(); ok;
+         ok = forward ? cur.next() : cur.prev()) {
+      const klite::Record& rec = cur.record();
+      if (rec.key != expect)
+        Verifier::fail("klite", expect,
+                       "scan found " + std::to_string(rec.key));
+      v.check(expect, rec.value.data(), rec.value.size(), "klite");
+      expect += forward ? 1 : -1;
+      ++seen;
+    }
+  }
+  sw.stop();
+  if (seen != data.records())
+    Verifier::fail("klite", expect, "scan ended early");
+  std::string variant = forward ? "klite Cursor::next" : "klite Cursor::prev";
+  variant += verify_crc ? " (crc on)" : " (crc off)";
+  return {forward ? "W4 forward scan" : "W5 backward scan",
+          Family::Klite,
+          variant,
+          data.records(),
+          data.payload_bytes(),
+          sw.seconds()};
+}
+
+// W4 through the query layer: one GET for the whole stream, rows streamed.
+KLITE_BENCH_WORKLOAD Result klite_scan_query(const Config& c,
+                                             const DataSet& data,
+                                             const fs::path& path) {
+  Verifier v(data, c.sample_every);
+  std::uint64_t expect = 1;
+  auto e = open_klite(path);
+  Stopwatch sw;
+  sw.start();
+  {
+    klite::Result r =
+        e.exec("GET " + std::to_string(data.records()) + " AFTER 0 FROM bench");
+    while (r.next()) {
+      const klite::Row& row = r.row();
+      if (row[0].as_integer() != expect)
+        Verifier::fail("klite", expect,
+                       "GET found " + std::to_string(row[0].as_integer()));
+      std::string_view value = row[2].as_bytes();
+      v.check(expect, value.data(), value.size(), "klite");
+      ++expect;
+    }
+  }
+  sw.stop();
+  if (expect != data.records() + 1)
+    Verifier::fail("klite", expect, "GET ended early");
+  return {"W4 forward scan", Family::Klite,        "klite exec(GET n AFTER 0)",
+          data.records(),    data.payload_bytes(), sw.seconds()};
+}
+
+TimeRange klite_time_range(const fs::path& path) {
+  auto e = open_klite(path);
+  klite::StreamInfo i = e.info(kStream);
+  return {i.first_timestamp, i.last_timestamp};
+}
+
+void klite_export(const fs::path& path,
+                  const std::function<void(std::uint64_t key, std::uint64_t ts,
+                                           std::string_view value)>& each) {
+  auto e = open_klite(path);
+  auto r = e.read();
+  auto cur = r.cursor(kStream);
+  for (bool ok = cur.first(); ok; ok = cur.next())
+    each(cur.record().key, cur.record().timestamp, cur.record().value);
+}
+
+namespace {
+
+const char* api_name(TimeApi api) {
+  switch (api) {
+  case TimeApi::Native:
+    return "native";
+  case TimeApi::Prepared:
+    return "prepared";
+  case TimeApi::Exec:
+    return "exec";
+  }
+  return "?";
+}
+
+// Reads the rows of one GET (key, ts, value) into the verifier.
+template <class Rows>
+std::uint64_t read_rows(Rows& rows, Verifier& v, std::uint64_t& key_sum) {
+  std::uint64_t n = 0;
+  while (rows.next()) {
+    const klite::Row& row = rows.row();
+    std::uint64_t k = row[0].as_integer();
+    std::string_view value = row[2].as_bytes();
+    v.check(k, value.data(), value.size(), "klite");
+    key_sum += k;
+    ++n;
+  }
+  return n;
+}
+
+// Statement has step(); Result has next(). One shape for read_rows.
+struct StepRows {
+  klite::Statement& s;
+  bool next() { return s.step(); }
+  const klite::Row& row() const { return s.row(); }
+};
+
+} // namespace
+
+// W8: `GET 10 AFTER TIME t FROM bench` for random t. Every operation is its
+// own read transaction, as a reader polling a journal would run it (the
+// query forms begin one per statement; the native form begins one per op).
+KLITE_BENCH_WORKLOAD Result klite_after_time(const Config& c,
+                                             const DataSet& data,
+                                             const fs::path& path,
+                                             TimeRange range, TimeApi api) {
+  Verifier v(data, c.sample_every);
+  UniformSeq times(c.seed + 1, range.first, range.last);
+  std::uint64_t key_sum = 0;
+  auto e = open_klite(path);
+  klite::Statement stmt = e.prepare("GET 10 AFTER TIME ? FROM bench");
+  Stopwatch sw;
+  sw.start();
+  for (std::uint64_t i = 0; i < c.time_ops; ++i) {
+    std::uint64_t t = times.next();
+    if (api == TimeApi::Native) {
+      auto r = e.read();
+      auto cur = r.cursor(kStream);
+      int n = 0;
+      for (bool ok = cur.seek_time(t); ok; ok = cur.next()) {
+        const klite::Record& rec = cur.record();
+        v.check(rec.key, rec.value.data(), rec.value.size(), "klite");
+        key_sum += rec.key;
+        if (++n == 10)
+          break;
+      }
+    } else if (api == TimeApi::Prepared) {
+      stmt.bind(1, t);
+      StepRows rows{stmt};
+      read_rows(rows, v, key_sum);
+      stmt.reset();
+    } else {
+      klite::Result rows =
+          e.exec("GET 10 AFTER TIME " + iso_literal(t) + " FROM bench");
+      read_rows(rows, v, key_sum);
+    }
+  }
+  sw.stop();
+  Result r{"W8 GET 10 AFTER TIME",
+           Family::Klite,
+           api == TimeApi::Native
+               ? "klite seek_time + next (native)"
+               : std::string("klite GET 10 AFTER TIME (") + api_name(api) + ")",
+           c.time_ops,
+           v.reads() * data.value_size(),
+           sw.seconds()};
+  r.key_sum = key_sum;
+  return r;
+}
+
+// W8: `GET LAST 10 FROM bench`, the tail of the journal.
+KLITE_BENCH_WORKLOAD Result klite_last10(const Config& c, const DataSet& data,
+                                         const fs::path& path, TimeApi api) {
+  Verifier v(data, c.sample_every);
+  std::uint64_t key_sum = 0;
+  auto e = open_klite(path);
+  klite::Statement stmt = e.prepare("GET LAST 10 FROM bench");
+  Stopwatch sw;
+  sw.start();
+  for (std::uint64_t i = 0; i < c.time_ops; ++i) {
+    if (api == TimeApi::Native) {
+      auto r = e.read();
+      auto cur = r.cursor(kStream);
+      int n = 0;
+      for (bool ok = cur.last(); ok; ok = cur.prev()) {
+        const klite::Record& rec = cur.record();
+        v.check(rec.key, rec.value.data(), rec.value.size(), "klite");
+        key_sum += rec.key;
+        if (++n == 10)
+          break;
+      }
+    } else if (api == TimeApi::Prepared) {
+      StepRows rows{stmt};
+      read_rows(rows, v, key_sum);
+      stmt.reset();
+    } else {
+      klite::Result rows = e.exec("GET LAST 10 FROM bench");
+      read_rows(rows, v, key_sum);
+    }
+  }
+  sw.stop();
+  Result r{"W8 GET LAST 10",
+           Family::Klite,
+           api == TimeApi::Native
+               ? "klite last + prev (native)"
+               : std::string("klite GET LAST 10 (") + api_name(api) + ")",
+           c.time_ops,
+           v.reads() * data.value_size(),
+           sw.seconds()};
+  r.key_sum = key_sum;
+  return r;
+}
+
+// W7: the cost of the query layer over the native API, N appends in one
+// transaction. The payloads are made before the clock starts (W7 runs at
+// most 1M records, so they fit in memory).
+KLITE_BENCH_WORKLOAD Result klite_w7_native(const DataSet& data,
+                                            const fs::path& path) {
+  Batch values(data, data.records());
+  values.load(1, data.records() + 1);
+  Stopwatch sw;
+  sw.start();
+  {
+    auto e = open_klite(path);
+    auto w = e.write();
+    for (std::uint64_t k = 1; k <= data.records(); ++k)
+      expect_key(w.append(kStream, values.value(k - 1)), k);
+    w.commit();
+  }
+  sw.stop();
+  return {"W7 query layer", Family::Klite,        "klite WriteTxn::append",
+          data.records(),   data.payload_bytes(), sw.seconds()};
+}
+
+KLITE_BENCH_WORKLOAD Result klite_w7_prepared(const DataSet& data,
+                                              const fs::path& path) {
+  Batch values(data, data.records());
+  values.load(1, data.records() + 1);
+  Stopwatch sw;
+  sw.start();
+  {
+    auto e = open_klite(path);
+    e.exec("BEGIN");
+    klite::Statement add = e.prepare("ADD ? TO bench");
+    for (std::uint64_t k = 1; k <= data.records(); ++k) {
+      add.bind(1, values.value(k - 1));
+      if (!add.step())
+        throw std::runtime_error("klite: ADD returned no key");
+      expect_key(add.row()[0].as_integer(), k);
+      add.reset();
+    }
+    e.exec("COMMIT");
+  }
+  sw.stop();
+  return {
+      "W7 query layer", Family::Klite,        "klite prepared ADD ? (BEGIN)",
+      data.records(),   data.payload_bytes(), sw.seconds()};
+}
+
+// Formatting the hex literal is timed: it is what a client of exec() pays.
+KLITE_BENCH_WORKLOAD Result klite_w7_exec(const DataSet& data,
+                                          const fs::path& path) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  Batch values(data, data.records());
+  values.load(1, data.records() + 1);
+  std::string q;
+  Stopwatch sw;
+  sw.start();
+  {
+    auto e = open_klite(path);
+    e.exec("BEGIN");
+    for (std::uint64_t k = 1; k <= data.records(); ++k) {
+      q.assign("ADD x'");
+      for (char ch : values.value(k - 1)) {
+        auto u = static_cast<unsigned char>(ch);
+        q += kHex[u >> 4];
+        q += kHex[u & 15];
+      }
+      q += "' TO bench";
+      klite::Result r = e.exec(q);
+      if (!r.next())
+        throw std::runtime_error("klite: ADD returned no key");
+      expect_key(r.row()[0].as_integer(), k);
+    }
+    e.exec("COMMIT");
+  }
+  sw.stop();
+  return {"W7 query layer",
+          Family::Klite,
+          "klite exec(\"ADD x'..'\") (BEGIN)",
+          data.records(),
+          data.payload_bytes(),
+          sw.seconds()};
+}
+
+} // namespace kbench
