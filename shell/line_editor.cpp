@@ -52,7 +52,9 @@ LineEditor::LineEditor(const char* program, std::string history_path)
   el_set(m.el, EL_PROMPT, &Impl::prompt_fn);
   el_set(m.el, EL_HIST, history, m.history);
   el_set(m.el, EL_SETTY, "-d", "-isig", nullptr);
-  el_set(m.el, EL_ADDFN, "klite-cancel", "cancel the input", &Impl::cancel_fn);
+  // The wide call keeps the static strings; the narrow el_set copies them
+  // with wcsdup and never frees the copies (a libedit leak LSan reports).
+  el_wset(m.el, EL_ADDFN, L"klite-cancel", L"cancel the input", &Impl::cancel_fn);
   el_set(m.el, EL_BIND, "^C", "klite-cancel", nullptr);
   el_source(m.el, nullptr); // the user's ~/.editrc, as other libedit programs do
 }
