@@ -81,19 +81,12 @@ public:
   }
   // The first index whose key is > `key`.
   std::size_t upper_bound(std::string_view key) const {
+    if (key.size() == 8 && count_ >= 4)
+      return upper_bound_u64(key);
     std::size_t lo = 0, hi = count_;
-    // 8-byte keys (the key index) compare as integers: same order as memcmp.
-    const bool u64 = key.size() == 8;
-    const std::uint64_t want =
-        u64 ? get_u64_be(reinterpret_cast<const std::uint8_t*>(key.data())) : 0;
     while (lo < hi) {
       std::size_t mid = (lo + hi) / 2;
-      std::string_view k = this->key(mid);
-      bool le = u64 && k.size() == 8
-                    ? get_u64_be(reinterpret_cast<const std::uint8_t*>(
-                          k.data())) <= want
-                    : k <= key;
-      if (le)
+      if (this->key(mid) <= key)
         lo = mid + 1;
       else
         hi = mid;
@@ -106,6 +99,62 @@ public:
   }
 
 private:
+  // upper_bound for an 8-byte key. 8-byte keys (the key index) compare as
+  // big-endian integers, the same order as memcmp. A key index holds the
+  // first keys of consecutive data pages, which grow almost linearly along
+  // a node, so one interpolation step lands on or next to the answer: two
+  // or three probes instead of a binary search's log2(count), each probe a
+  // likely cache miss. Bisection finishes whatever the guess leaves.
+  std::size_t upper_bound_u64(std::string_view key) const {
+    const std::uint64_t want =
+        get_u64_be(reinterpret_cast<const std::uint8_t*>(key.data()));
+    // <=: whether cell i's key sorts at or before `key` (by memcmp order,
+    // also for cells whose keys are not 8 bytes long).
+    auto le = [&](std::size_t i, std::uint64_t& v) {
+      std::string_view k = this->key(i);
+      if (k.size() != 8)
+        return k <= key;
+      v = get_u64_be(reinterpret_cast<const std::uint8_t*>(k.data()));
+      return v <= want;
+    };
+    std::uint64_t first = 0, last = 0;
+    if (!le(0, first))
+      return 0;
+    if (le(count_ - 1, last))
+      return count_;
+    // Now cell 0 <= key < cell count-1: the answer is in [1, count-1].
+    std::size_t lo = 1, hi = count_ - 1;
+    if (last > first && want >= first) {
+      double f = static_cast<double>(want - first) /
+                 static_cast<double>(last - first);
+      std::size_t g = static_cast<std::size_t>(f * static_cast<double>(count_ - 1));
+      g = std::clamp<std::size_t>(g, lo, hi);
+      std::uint64_t v;
+      if (le(g, v)) { // answer > g: is it g + 1?
+        lo = g + 1;
+        if (lo < hi && !le(lo, v))
+          return lo;
+        if (lo < hi)
+          ++lo;
+      } else { // answer <= g: is it g?
+        hi = g;
+        if (hi > lo && le(hi - 1, v))
+          return hi;
+        if (hi > lo)
+          --hi;
+      }
+    }
+    while (lo < hi) {
+      std::size_t mid = (lo + hi) / 2;
+      std::uint64_t v;
+      if (le(mid, v))
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    return lo;
+  }
+
   std::size_t cell(std::size_t i) const {
     std::size_t off = get_u16(p_ + kHeader + 2 * i);
     if (off < kHeader + 2u * count_ || off >= ps_)

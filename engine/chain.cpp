@@ -42,8 +42,8 @@ struct RecordHeader {
   std::uint32_t size; // bytes of the header itself
 };
 
-bool parse_header(const std::uint8_t* p, std::uint32_t off,
-                  std::uint32_t end, RecordHeader& h) {
+bool parse_header_slow(const std::uint8_t* p, std::uint32_t off,
+                       std::uint32_t end, RecordHeader& h) {
   std::size_t n1 = get_varint(p + off, p + end, h.body_len);
   if (n1 == 0)
     return false;
@@ -53,6 +53,20 @@ bool parse_header(const std::uint8_t* p, std::uint32_t off,
   h.crc = get_u32(p + off + n1 + n2);
   h.size = static_cast<std::uint32_t>(n1 + n2 + 4);
   return true;
+}
+
+// Scans parse every record header, so the common shape (both varints one
+// byte: bodies under 128 bytes, equal timestamps) is decoded inline.
+inline bool parse_header(const std::uint8_t* p, std::uint32_t off,
+                         std::uint32_t end, RecordHeader& h) {
+  if (off + 6 <= end && ((p[off] | p[off + 1]) & 0x80) == 0) [[likely]] {
+    h.body_len = p[off];
+    h.ts_flags = p[off + 1];
+    h.crc = get_u32(p + off + 2);
+    h.size = 6;
+    return true;
+  }
+  return parse_header_slow(p, off, end, h);
 }
 
 } // namespace
@@ -86,39 +100,94 @@ void Reader::enter(std::uint32_t pgno) {
   if (end > ps || start > std::max<std::uint32_t>(end, dp::kHeaderSize))
     corrupt(pgno, "data page bounds out of range");
   page_ = pgno;
+  p_ = p;
+  ahead_ = nullptr;
+  ahead_done_ = 0;
+  if (pgno != d_.tail) { // a bad link is reported when a scan follows it
+    const std::uint32_t next = get_u32(p + dp::kNext);
+    if (next >= 2 && next < pages_.meta().page_count)
+      ahead_ = pages_.get(next);
+  }
   page_first_key_ = get_u64(p + dp::kFirstKey);
   starts_.clear();
+  verified_end_ = 0;
   parse_off_ = start;
   parse_end_ = end;
   parse_ts_ = get_u64(p + dp::kBaseTs);
 }
 
-bool Reader::ensure(std::size_t idx) {
+bool Reader::ensure(std::size_t idx, bool quiet) {
   if (idx < starts_.size())
     return true;
-  const std::uint8_t* p = pages_.get(page_);
+  const std::uint8_t* p = page();
   const std::uint32_t ps = pages_.page_size();
   while (starts_.size() <= idx && parse_off_ < parse_end_) {
     const std::uint32_t off = parse_off_;
     RecordHeader h;
-    if (!parse_header(p, off, parse_end_, h))
+    if (!parse_header(p, off, parse_end_, h)) {
+      if (quiet)
+        return false;
       corrupt(page_, "bad record header at offset " + std::to_string(off));
-    parse_ts_ += h.ts_flags >> 1;
-    starts_.push_back(Start{off, parse_ts_});
+    }
     std::uint64_t next = std::uint64_t{off} + h.size + h.body_len;
+    std::uint32_t next_off;
     if (next > ps) { // continues on the next pages: must be the last here
-      if (parse_end_ != ps || page_ == d_.tail)
+      if (parse_end_ != ps || page_ == d_.tail) {
+        if (quiet)
+          return false;
         corrupt(page_, "record at offset " + std::to_string(off) +
                            " runs past the end of the chain");
-      parse_off_ = parse_end_;
+      }
+      next_off = parse_end_;
     } else if (next > parse_end_) {
+      if (quiet)
+        return false;
       corrupt(page_, "record at offset " + std::to_string(off) +
                          " runs past the end of the page's data");
     } else {
-      parse_off_ = static_cast<std::uint32_t>(next);
+      next_off = static_cast<std::uint32_t>(next);
     }
+    parse_ts_ += h.ts_flags >> 1;
+    starts_.push_back(Start{off, 0, parse_ts_});
+    parse_off_ = next_off;
   }
   return idx < starts_.size();
+}
+
+void Reader::verify_page(std::size_t from) {
+  ensure(std::numeric_limits<std::size_t>::max() - 1, true);
+  const std::uint8_t* p = page();
+  const std::uint32_t ps = pages_.page_size();
+  // The record CRC input (format.h) is key and timestamp, the header's
+  // varints, then the body: three pieces, so three passes, each over all
+  // the page's records at once. A record that spans pages is left to load().
+  CrcBatch& b = batch_;
+  b.clear();
+  for (std::size_t i = from; i < starts_.size(); ++i) {
+    const Start& s = starts_[i];
+    RecordHeader h;
+    parse_header(p, s.off, ps, h);
+    if (s.off + h.size + h.body_len > ps)
+      continue;
+    b.index.push_back(static_cast<std::uint32_t>(i));
+    b.stored.push_back(h.crc);
+    b.kt.push_back({page_first_key_ + i, s.ts});
+    b.head.push_back(p + s.off);
+    b.head_len.push_back(h.size - 4);
+    b.body.push_back(p + s.off + h.size);
+    b.body_len.push_back(static_cast<std::size_t>(h.body_len));
+  }
+  const std::size_t m = b.index.size();
+  b.crc.assign(m, 0);
+  for (const auto& kt : b.kt)
+    b.kt_ptr.push_back(&kt);
+  b.kt_len.assign(m, sizeof(b.kt[0]));
+  crc32c::extend_many(b.crc.data(), b.kt_ptr.data(), b.kt_len.data(), m);
+  crc32c::extend_many(b.crc.data(), b.head.data(), b.head_len.data(), m);
+  crc32c::extend_many(b.crc.data(), b.body.data(), b.body_len.data(), m);
+  for (std::size_t j = 0; j < m; ++j)
+    starts_[b.index[j]].crc_ok = b.crc[j] == b.stored[j];
+  verified_end_ = starts_.size();
 }
 
 bool Reader::load(std::size_t idx) {
@@ -130,11 +199,11 @@ bool Reader::load(std::size_t idx) {
                        std::to_string(d_.next_key - 1));
   if (key < d_.first_key) // expired
     return invalid();
-  const std::uint8_t* p = pages_.get(page_);
+  const std::uint8_t* p = page();
   const std::uint32_t ps = pages_.page_size();
   const Start& s = starts_[idx];
   RecordHeader h;
-  parse_header(p, s.off, ps, h); // parsed once already in enter()
+  parse_header(p, s.off, ps, h); // parsed once already in ensure()
   const std::uint32_t body = s.off + h.size;
   std::string_view bytes;
   if (body + h.body_len <= ps) {
@@ -164,7 +233,7 @@ bool Reader::load(std::size_t idx) {
     }
     bytes = buf_;
   }
-  if (verify_) {
+  if (verify_ && !(idx < verified_end_ && s.crc_ok)) {
     std::uint32_t crc = record_crc_start(key, s.ts);
     crc = crc32c::extend(crc, p + s.off, h.size - 4);
     crc = crc32c::extend(crc, bytes.data(), bytes.size());
@@ -200,14 +269,26 @@ std::size_t Reader::locate(std::uint64_t key) {
             "key index has no valid entry for key " + std::to_string(key));
   std::uint32_t pgno =
       get_u32(reinterpret_cast<const std::uint8_t*>(e->value.data()));
-  enter(pgno);
   // The walk to the key is a chain of dependent loads through the page;
-  // fetching the page's lines up front lets the misses overlap.
+  // fetching its lines before even the header arrives lets all the misses
+  // overlap. Only as far as the key probably lies: the average record
+  // size (values plus ~7 header bytes) times its index on the page, with
+  // a margin. A wrong guess costs time, never correctness.
   {
     const std::uint8_t* p = pages_.get(pgno);
-    for (std::uint32_t off = parse_off_; off < parse_end_; off += 64)
+    const std::uint32_t ps = pages_.page_size();
+    const std::uint64_t first = get_u64_be(
+        reinterpret_cast<const std::uint8_t*>(e->key.data()));
+    std::uint64_t reach = ps;
+    if (key >= first && key - first < ps && d_.records() > 0) {
+      const std::uint64_t avg = d_.bytes / d_.records() + 8;
+      reach = dp::kHeaderSize + (key - first + 1) * avg * 5 / 4 + 128;
+    }
+    reach = std::min<std::uint64_t>(reach, ps);
+    for (std::uint32_t off = 0; off < reach; off += 64)
       __builtin_prefetch(p + off);
   }
+  enter(pgno);
   if (page_first_key_ != get_u64_be(reinterpret_cast<const std::uint8_t*>(
                              e->key.data())) ||
       key < page_first_key_ || !ensure(key - page_first_key_))
@@ -247,8 +328,17 @@ bool Reader::do_seek_before(std::uint64_t key) {
 bool Reader::do_next() {
   if (!valid_)
     return false;
-  if (ensure(idx_ + 1))
+  if (ensure(idx_ + 1)) {
+    if (ahead_) { // the hardware prefetcher stops at the page boundary
+      const std::uint32_t upto =
+          std::min(starts_[idx_ + 1].off + 128, pages_.page_size());
+      for (; ahead_done_ < upto; ahead_done_ += 64)
+        __builtin_prefetch(ahead_ + ahead_done_);
+    }
+    if (verify_ && idx_ + 1 >= verified_end_)
+      verify_page(idx_ + 1);
     return load(idx_ + 1);
+  }
   const std::uint64_t want = rec_.key + 1;
   std::uint32_t pg = page_;
   for (std::uint32_t hops = 0;; ++hops) {
@@ -271,6 +361,8 @@ bool Reader::do_next() {
         corrupt(next, "first key " + std::to_string(page_first_key_) +
                           ", but page " + std::to_string(pg) +
                           " ends at key " + std::to_string(want - 1));
+      if (verify_)
+        verify_page(0);
       return load(0);
     }
     pg = next;

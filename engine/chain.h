@@ -8,6 +8,7 @@
 
 #include <klite/engine.h>
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -70,6 +71,7 @@ private:
 
   struct Start {
     std::uint32_t off;
+    std::uint32_t crc_ok; // 1: verify_page() checked its CRC
     std::uint64_t ts;
   };
   // Positions on the page holding `key` (REQUIRES: a live key) and parses
@@ -77,10 +79,19 @@ private:
   std::size_t locate(std::uint64_t key);
   // Makes `pgno` the current page; its record starts are parsed lazily.
   void enter(std::uint32_t pgno);
+  // The current page's bytes. A read snapshot's pages stay put; the
+  // writer's dirty copies may come and go, so its view asks every time.
+  const std::uint8_t* page() const {
+    return pages_.has_dirty() ? pages_.get(page_) : p_;
+  }
   // Parses record starts until starts_[idx] exists; false if the page has
-  // fewer records.
-  bool ensure(std::size_t idx);
+  // fewer records. `quiet`: stop at a damaged header instead of throwing,
+  // leaving the error for a later call that needs that record.
+  bool ensure(std::size_t idx, bool quiet = false);
   bool load(std::size_t idx);
+  // A scan about to read records [from, ...) of the page: checks the CRCs
+  // of all of them that lie within the page in one interleaved pass.
+  void verify_page(std::size_t from);
   bool invalid() { return valid_ = false; }
   [[noreturn]] void corrupt(std::uint32_t pgno, const std::string& what) const;
   // Reads the link `name` at `field` of page pgno; Corrupt (naming pgno) if
@@ -93,14 +104,38 @@ private:
   bool verify_;
   bool valid_ = false;
   std::uint32_t page_ = 0;
+  const std::uint8_t* p_ = nullptr; // page_'s bytes (see page())
+  // The next page of the chain, which a scan prefetches while it reads
+  // this one, as far into it as it has come into this one; null if none.
+  const std::uint8_t* ahead_ = nullptr;
+  std::uint32_t ahead_done_ = 0; // bytes of ahead_ prefetched
   std::uint64_t page_first_key_ = 0;
   std::vector<Start> starts_; // record starts parsed so far on page_
   std::uint32_t parse_off_ = 0; // where the next record start would be
   std::uint32_t parse_end_ = 0; // end of the page's data
   std::uint64_t parse_ts_ = 0;  // timestamp of the last start parsed
   std::size_t idx_ = 0;
+  std::size_t verified_end_ = 0; // verify_page() covered starts_[0, this)
   Record rec_;
   std::string buf_; // the body of a record that spans pages
+  // verify_page()'s scratch, kept to reuse its capacity: one entry per
+  // record checked.
+  struct CrcBatch {
+    std::vector<std::uint32_t> index, stored, crc;
+    std::vector<std::array<std::uint64_t, 2>> kt; // key, timestamp (LE)
+    std::vector<const void*> kt_ptr, head, body;
+    std::vector<std::size_t> kt_len, head_len, body_len;
+    void clear() {
+      for (auto* v : {&index, &stored, &crc})
+        v->clear();
+      kt.clear();
+      for (auto* v : {&kt_ptr, &head, &body})
+        v->clear();
+      for (auto* v : {&kt_len, &head_len, &body_len})
+        v->clear();
+    }
+  };
+  CrcBatch batch_;
 };
 
 // Encodes headers as stored in a record. Throws TooBig past the limit.

@@ -13,6 +13,7 @@
 // time. The method follows Mark Adler's crc32c.c (zlib license).
 #include "engine/crc32c.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -204,6 +205,63 @@ extend_hardware(std::uint32_t crc, const void* data, std::size_t n) noexcept {
   return ~static_cast<std::uint32_t>(c);
 }
 
+// One stream's last 0..7 bytes... or more: whatever remains of it.
+__attribute__((target("sse4.2"))) inline std::uint32_t
+finish(std::uint64_t c, const unsigned char* p, std::size_t rest) noexcept {
+  for (; rest >= 8; rest -= 8, p += 8)
+    c = _mm_crc32_u64(c, load64(p));
+  std::uint32_t c32 = static_cast<std::uint32_t>(c);
+  if (rest >= 4) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    c32 = _mm_crc32_u32(c32, v);
+    p += 4;
+    rest -= 4;
+  }
+  if (rest >= 2) {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    c32 = _mm_crc32_u16(c32, v);
+    p += 2;
+    rest -= 2;
+  }
+  if (rest > 0)
+    c32 = _mm_crc32_u8(c32, *p);
+  return ~c32;
+}
+
+// Four streams at a time: 8-byte steps while all four have 8 bytes left,
+// then each stream's rest on its own (still independent of the others).
+__attribute__((target("sse4.2"))) void
+extend_many_hardware(std::uint32_t* crc, const void* const* data,
+                     const std::size_t* n, std::size_t count) noexcept {
+  std::size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    auto p0 = static_cast<const unsigned char*>(data[i]);
+    auto p1 = static_cast<const unsigned char*>(data[i + 1]);
+    auto p2 = static_cast<const unsigned char*>(data[i + 2]);
+    auto p3 = static_cast<const unsigned char*>(data[i + 3]);
+    std::uint64_t c0 = static_cast<std::uint32_t>(~crc[i]);
+    std::uint64_t c1 = static_cast<std::uint32_t>(~crc[i + 1]);
+    std::uint64_t c2 = static_cast<std::uint32_t>(~crc[i + 2]);
+    std::uint64_t c3 = static_cast<std::uint32_t>(~crc[i + 3]);
+    const std::size_t common =
+        std::min(std::min(n[i], n[i + 1]), std::min(n[i + 2], n[i + 3])) & ~std::size_t{7};
+    for (std::size_t j = 0; j < common; j += 8) {
+      c0 = _mm_crc32_u64(c0, load64(p0 + j));
+      c1 = _mm_crc32_u64(c1, load64(p1 + j));
+      c2 = _mm_crc32_u64(c2, load64(p2 + j));
+      c3 = _mm_crc32_u64(c3, load64(p3 + j));
+    }
+    crc[i] = finish(c0, p0 + common, n[i] - common);
+    crc[i + 1] = finish(c1, p1 + common, n[i + 1] - common);
+    crc[i + 2] = finish(c2, p2 + common, n[i + 2] - common);
+    crc[i + 3] = finish(c3, p3 + common, n[i + 3] - common);
+  }
+  for (; i < count; ++i)
+    crc[i] = extend_hardware(crc[i], data[i], n[i]);
+}
+
 #else
 
 bool has_hardware() noexcept { return false; }
@@ -243,6 +301,19 @@ std::uint32_t extend_first_call(std::uint32_t crc, const void* data,
 std::uint32_t extend(std::uint32_t crc, const void* data,
                      std::size_t n) noexcept {
   return g_extend.load(std::memory_order_relaxed)(crc, data, n);
+}
+
+void extend_many(std::uint32_t* crc, const void* const* data,
+                 const std::size_t* n, std::size_t count) noexcept {
+#if KLITE_CRC32C_X86
+  static const bool hw = detail::has_hardware();
+  if (hw) {
+    detail::extend_many_hardware(crc, data, n, count);
+    return;
+  }
+#endif
+  for (std::size_t i = 0; i < count; ++i)
+    crc[i] = extend(crc[i], data[i], n[i]);
 }
 
 } // namespace klite::crc32c

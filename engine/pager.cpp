@@ -81,9 +81,6 @@ std::uint32_t page_crc(const std::uint8_t* p, std::uint32_t ps) {
 // ---------------------------------------------------------------------------
 // Pages
 
-std::uint32_t Pages::page_size() const noexcept {
-  return pager_->page_size();
-}
 const std::string& Pages::path() const noexcept { return pager_->path(); }
 
 const std::uint8_t* Pages::get(std::uint32_t pgno) const {

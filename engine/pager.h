@@ -60,7 +60,7 @@ public:
   Pager& pager() const noexcept { return *pager_; }
   const Meta& meta() const noexcept { return meta_; }
   Meta& meta() noexcept { return meta_; }
-  std::uint32_t page_size() const noexcept;
+  inline std::uint32_t page_size() const noexcept; // after Pager, below
   const std::string& path() const noexcept;
 
   // The bytes of page `pgno`. Throws Corrupt if pgno is a meta page or past
@@ -69,6 +69,8 @@ public:
   // A B+tree or free-list page: checks type, self page number and CRC.
   const std::uint8_t* checked(std::uint32_t pgno, std::uint8_t type1,
                               std::uint8_t type2) const;
+  // Whether this is the writer's view (with dirty pages).
+  bool has_dirty() const noexcept { return dirty_ != nullptr; }
   bool is_dirty(std::uint32_t pgno) const {
     return dirty_ && dirty_->count(pgno) != 0;
   }
@@ -153,6 +155,10 @@ private:
   static constexpr std::size_t kGoodSlots = 1 << 16;
   std::unique_ptr<std::atomic<std::uint64_t>[]> good_;
 };
+
+inline std::uint32_t Pages::page_size() const noexcept {
+  return pager_->page_size();
+}
 
 // Page allocation and copy-on-write for the write transaction.
 class Writer {

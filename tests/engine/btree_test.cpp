@@ -94,6 +94,51 @@ TEST_CASE("B+tree: against a model") {
     }
   }
 
+  SUBCASE("8-byte keys, spread unevenly: get and floor find every key") {
+    // 8-byte keys take an interpolation search; clustered keys, huge gaps
+    // and keys of other lengths in the same nodes must not fool it.
+    std::vector<std::string> keys;
+    for (std::uint64_t k = 1; k <= 3000; ++k) // a dense run
+      keys.push_back(be_key(k));
+    for (std::uint64_t k = 0; k < 500; ++k) // sparse, growing gaps
+      keys.push_back(be_key(10000 + k * k * k * 1000));
+    for (std::uint64_t k = 0; k < 200; ++k) // near the top of the range
+      keys.push_back(be_key(~std::uint64_t{0} - k * 7));
+    for (int k = 0; k < 300; ++k) // other lengths, interleaved by memcmp
+      keys.push_back(be_key(rng.range(0, 4000)).substr(0, 1 + k % 12) +
+                     std::string(k % 3, 'x'));
+    write_tree(pager, [&](Writer& w, std::uint32_t& root) {
+      for (const std::string& k : keys) {
+        btree::put(w, root, k, "v" + k);
+        model[k] = "v" + k;
+      }
+    });
+    Pages snap = pager.acquire();
+    CHECK(read_all(snap) == model);
+    std::vector<std::string> probes = keys;
+    for (int i = 0; i < 3000; ++i) {
+      probes.push_back(be_key(rng.range(0, 1) == 0 ? rng.range(0, 20000)
+                                                   : rng.next()));
+    }
+    probes.push_back(be_key(0));
+    probes.push_back(be_key(~std::uint64_t{0}));
+    for (const std::string& key : probes) {
+      CAPTURE(key.size());
+      auto got = btree::get(snap, snap.meta().catalog_root, key);
+      CHECK(got.has_value() == (model.count(key) == 1));
+      auto f = btree::floor(snap, snap.meta().catalog_root, key);
+      auto up = model.upper_bound(key);
+      if (up == model.begin()) {
+        CHECK_FALSE(f.has_value());
+      } else {
+        --up;
+        REQUIRE(f.has_value());
+        CHECK(f->key == up->first);
+      }
+    }
+    pager.release(snap);
+  }
+
   SUBCASE("appending keys in order fills leaves and keeps every key") {
     write_tree(pager, [&](Writer& w, std::uint32_t& root) {
       for (std::uint64_t k = 1; k <= 20000; ++k) {
