@@ -45,6 +45,7 @@ struct Config {
   std::uint64_t time_ops = 100'000;  // W8, per form and engine
   std::uint64_t w7_records = 0;      // W7; 0: min(records, 1M)
   std::size_t batch = 1000;          // records per write transaction
+  std::uint64_t rounds = 1;          // best of N runs per workload (not W2)
   std::uint64_t seed = 42;
   std::uint64_t sample_every = 64; // full-byte verification of every n-th read
   std::string dir;                 // empty: a fresh temp dir under /tmp

@@ -27,6 +27,10 @@
 //   W7 query layer klite only: appends through the native API, a prepared
 //                  `ADD ?` and exec() of a fresh string; ratios to native.
 //
+// --rounds N repeats each workload (but W2) N times, the engines still
+// alternating within every round, and keeps each row's fastest run; on a
+// machine shared with builds that is the run least disturbed by them.
+//
 // Payloads: incompressible pseudo-random bytes whose first 8 bytes are the
 // key (DataSet in bench.h); every read checks the key, every
 // --sample-every'th read all bytes. Nothing is synced except in W2, so
@@ -47,6 +51,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -66,6 +71,8 @@ namespace {
       "  --time-ops N     W8 operations per form (default 100000)\n"
       "  --w7-records N   records in W7 (default: min(--records, 1000000))\n"
       "  --batch B        records per write transaction (default 1000)\n"
+      "  --rounds N       run each workload N times, engines alternating,\n"
+      "                   and keep each one's fastest (default 1; not W2)\n"
       "  --seed S         payload and key-sequence seed (default 42)\n"
       "  --sample-every K compare all bytes of every K-th read (default 64)\n"
       "  --engines LIST   klite,sqlite,lmdb,rocksdb (default: all)\n"
@@ -118,6 +125,8 @@ Config parse_args(int argc, char** argv) {
       c.w7_records = parse_u64(value(), "--w7-records");
     else if (a == "--batch")
       c.batch = parse_u64(value(), "--batch");
+    else if (a == "--rounds")
+      c.rounds = parse_u64(value(), "--rounds");
     else if (a == "--seed")
       c.seed = parse_u64(value(), "--seed");
     else if (a == "--sample-every")
@@ -200,6 +209,40 @@ struct Paths {
 };
 constexpr const char* kSets[] = {"100", "1k", "w2", "w7", "w8"};
 
+// Removes a file or directory tree, if it is there.
+void fresh(const fs::path& p) {
+  std::error_code ec;
+  fs::remove_all(p, ec);
+}
+
+// The jobs of one workload, one per engine or variant in table order.
+// run() runs them `rounds` times, alternating (every job once per round,
+// in order), and keeps each job's fastest run: on a shared machine the
+// fastest run is the one least disturbed by others.
+class Group {
+public:
+  void add(bool on, std::function<Result()> job) {
+    if (on)
+      jobs_.push_back(std::move(job));
+  }
+  std::vector<Result> run(std::uint64_t rounds) const {
+    std::vector<std::optional<Result>> best(jobs_.size());
+    for (std::uint64_t round = 0; round < rounds; ++round)
+      for (std::size_t i = 0; i < jobs_.size(); ++i) {
+        Result r = jobs_[i]();
+        if (!best[i] || r.seconds < best[i]->seconds)
+          best[i] = std::move(r);
+      }
+    std::vector<Result> out;
+    for (auto& b : best)
+      out.push_back(std::move(*b));
+    return out;
+  }
+
+private:
+  std::vector<std::function<Result()>> jobs_;
+};
+
 int run(const Config& c) {
   bool own_dir = c.dir.empty();
   Paths paths;
@@ -257,6 +300,11 @@ int run(const Config& c) {
                  r.variant.c_str(), r.seconds);
     rs.push_back(std::move(r));
   };
+  auto run_group = [&](const Group& g, bool report) {
+    for (auto& r : g.run(c.rounds))
+      if (report)
+        add(std::move(r));
+  };
   auto want = [&](Family f) { return c.engines[static_cast<int>(f)]; };
   const bool K = want(Family::Klite), S = want(Family::SQLite),
              L = want(Family::LMDB), R = want(Family::RocksDB);
@@ -266,40 +314,54 @@ int run(const Config& c) {
   const DataSet data_1k(c.records_1k, 1024, c.seed);
 
   // W1 100 B: its files feed W3-W6 and W8, so they are written whenever
-  // one of those runs (and reported only for W1).
+  // one of those runs (and reported only for W1). Each round rewrites them.
   if (W[1] || W[3] || W[4] || W[5] || W[6] || W[8]) {
     const std::string w = "W1 append 100 B";
-    std::vector<Result> w1;
-    if (K)
-      w1.push_back(klite_append_batch(w, c, data, paths.klite("100")));
-    if (S)
-      w1.push_back(sqlite_append(w, c, data, paths.sqlite("100")));
-    if (L)
-      w1.push_back(lmdb_append(w, c, data, paths.lmdb("100")));
-    if (R)
-      w1.push_back(rocksdb_append(w, c, data, paths.rocksdb("100")));
-    if (K && W[1])
-      w1.push_back(klite_append_single(w, c, data, paths.klite_single()));
-    if (W[1])
-      for (auto& r : w1)
-        add(std::move(r));
+    Group g;
+    g.add(K, [&] {
+      fresh(paths.klite("100"));
+      return klite_append_batch(w, c, data, paths.klite("100"));
+    });
+    g.add(S, [&] {
+      fresh(paths.sqlite("100"));
+      return sqlite_append(w, c, data, paths.sqlite("100"));
+    });
+    g.add(L, [&] {
+      fresh(paths.lmdb("100"));
+      return lmdb_append(w, c, data, paths.lmdb("100"));
+    });
+    g.add(R, [&] {
+      fresh(paths.rocksdb("100"));
+      return rocksdb_append(w, c, data, paths.rocksdb("100"));
+    });
+    g.add(K && W[1], [&] {
+      fresh(paths.klite_single());
+      return klite_append_single(w, c, data, paths.klite_single());
+    });
+    run_group(g, W[1]);
   }
 
   // W1 1 KiB, then W6 1 KiB at once so the files can go.
   if (W[1] || W[6]) {
     const std::string w = "W1 append 1 KiB";
-    std::vector<Result> w1;
-    if (K)
-      w1.push_back(klite_append_batch(w, c, data_1k, paths.klite("1k")));
-    if (S)
-      w1.push_back(sqlite_append(w, c, data_1k, paths.sqlite("1k")));
-    if (L)
-      w1.push_back(lmdb_append(w, c, data_1k, paths.lmdb("1k")));
-    if (R)
-      w1.push_back(rocksdb_append(w, c, data_1k, paths.rocksdb("1k")));
-    if (W[1])
-      for (auto& r : w1)
-        add(std::move(r));
+    Group g;
+    g.add(K, [&] {
+      fresh(paths.klite("1k"));
+      return klite_append_batch(w, c, data_1k, paths.klite("1k"));
+    });
+    g.add(S, [&] {
+      fresh(paths.sqlite("1k"));
+      return sqlite_append(w, c, data_1k, paths.sqlite("1k"));
+    });
+    g.add(L, [&] {
+      fresh(paths.lmdb("1k"));
+      return lmdb_append(w, c, data_1k, paths.lmdb("1k"));
+    });
+    g.add(R, [&] {
+      fresh(paths.rocksdb("1k"));
+      return rocksdb_append(w, c, data_1k, paths.rocksdb("1k"));
+    });
+    run_group(g, W[1]);
     if (W[6]) {
       const std::string ws = "W6 space 1 KiB";
       if (K)
@@ -321,11 +383,11 @@ int run(const Config& c) {
                                   data_1k, rocksdb_files(paths.rocksdb("1k"))));
       }
     }
-    std::error_code ec;
-    fs::remove_all(paths.root / "1k", ec);
+    fresh(paths.root / "1k");
   }
 
-  // W2: durable single-record commits, each engine on a new file.
+  // W2: durable single-record commits, each engine on a new file, one
+  // round only (its p50/p99 already summarize --commits samples).
   if (W[2]) {
     const DataSet commits(c.commits, 100, c.seed);
     if (K)
@@ -343,42 +405,35 @@ int run(const Config& c) {
                       "(issue 8); not faked with one Engine per thread";
       add(std::move(g));
     }
-    std::error_code ec;
-    fs::remove_all(paths.root / "w2", ec);
+    fresh(paths.root / "w2");
   }
 
   // W3: every reader reopens its engine first.
   if (W[3]) {
-    if (K)
-      add(klite_get_txn(c, data, paths.klite("100"), true));
-    if (S)
-      add(sqlite_get(c, data, paths.sqlite("100")));
-    if (L)
-      add(lmdb_get(c, data, paths.lmdb("100")));
-    if (R)
-      add(rocksdb_get(c, data, paths.rocksdb("100")));
-    if (K)
-      add(klite_get_txn(c, data, paths.klite("100"), false));
-    if (K)
-      add(klite_get_engine(c, data, paths.klite("100")));
+    const fs::path kp = paths.klite("100");
+    Group g;
+    g.add(K, [&] { return klite_get_txn(c, data, kp, true); });
+    g.add(S, [&] { return sqlite_get(c, data, paths.sqlite("100")); });
+    g.add(L, [&] { return lmdb_get(c, data, paths.lmdb("100")); });
+    g.add(R, [&] { return rocksdb_get(c, data, paths.rocksdb("100")); });
+    g.add(K, [&] { return klite_get_txn(c, data, kp, false); });
+    g.add(K, [&] { return klite_get_engine(c, data, kp); });
+    run_group(g, true);
   }
 
   // W4 forward, W5 backward.
-  for (bool forward : {true, false}) {
-    if (!W[forward ? 4 : 5])
+  for (bool fwd : {true, false}) {
+    if (!W[fwd ? 4 : 5])
       continue;
-    if (K)
-      add(klite_scan(c, data, paths.klite("100"), forward, true));
-    if (S)
-      add(sqlite_scan(c, data, paths.sqlite("100"), forward));
-    if (L)
-      add(lmdb_scan(c, data, paths.lmdb("100"), forward));
-    if (R)
-      add(rocksdb_scan(c, data, paths.rocksdb("100"), forward));
-    if (K)
-      add(klite_scan(c, data, paths.klite("100"), forward, false));
-    if (K && forward)
-      add(klite_scan_query(c, data, paths.klite("100")));
+    const fs::path kp = paths.klite("100");
+    Group g;
+    g.add(K, [&] { return klite_scan(c, data, kp, fwd, true); });
+    g.add(S, [&] { return sqlite_scan(c, data, paths.sqlite("100"), fwd); });
+    g.add(L, [&] { return lmdb_scan(c, data, paths.lmdb("100"), fwd); });
+    g.add(R, [&] { return rocksdb_scan(c, data, paths.rocksdb("100"), fwd); });
+    g.add(K, [&] { return klite_scan(c, data, kp, fwd, false); });
+    g.add(K && fwd, [&] { return klite_scan_query(c, data, kp); });
+    run_group(g, true);
   }
 
   // W6 100 B: everything is closed by now. Lock files (fixed size, no
@@ -415,16 +470,25 @@ int run(const Config& c) {
     if (S)
       sqlite_build_time_table(c, paths.klite("100"), paths.sqlite("w8"));
     const fs::path kp = paths.klite("100");
-    add(klite_after_time(c, data, kp, range, TimeApi::Native));
-    if (S)
-      add(sqlite_after_time(c, data, paths.sqlite("w8"), range));
-    add(klite_after_time(c, data, kp, range, TimeApi::Prepared));
-    add(klite_after_time(c, data, kp, range, TimeApi::Exec));
-    add(klite_last10(c, data, kp, TimeApi::Native));
-    if (S)
-      add(sqlite_last10(c, data, paths.sqlite("w8")));
-    add(klite_last10(c, data, kp, TimeApi::Prepared));
-    add(klite_last10(c, data, kp, TimeApi::Exec));
+    const fs::path sp = paths.sqlite("w8");
+    Group after, last;
+    after.add(true, [&] {
+      return klite_after_time(c, data, kp, range, TimeApi::Native);
+    });
+    after.add(S, [&] { return sqlite_after_time(c, data, sp, range); });
+    after.add(true, [&] {
+      return klite_after_time(c, data, kp, range, TimeApi::Prepared);
+    });
+    after.add(true, [&] {
+      return klite_after_time(c, data, kp, range, TimeApi::Exec);
+    });
+    last.add(true, [&] { return klite_last10(c, data, kp, TimeApi::Native); });
+    last.add(S, [&] { return sqlite_last10(c, data, sp); });
+    last.add(true,
+             [&] { return klite_last10(c, data, kp, TimeApi::Prepared); });
+    last.add(true, [&] { return klite_last10(c, data, kp, TimeApi::Exec); });
+    run_group(after, true);
+    run_group(last, true);
     // Every W8 row of one form read the same records.
     for (const auto& a : rs)
       for (const auto& b : rs)
