@@ -6,24 +6,14 @@
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
-#include <atomic>
-#include <filesystem>
+#include "test_util.h"
+
 #include <string>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
-
-std::filesystem::path scratch_file() {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() /
-             ("klite-other-process-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir / "db.klite";
-}
 
 klite::Options quiet() {
   klite::Options o;
@@ -34,10 +24,11 @@ klite::Options quiet() {
 } // namespace
 
 TEST_CASE("Other opens: a new read transaction sees commits made through another open") {
-  const auto path = scratch_file();
-  auto a = klite::Engine::open(path.string(), quiet());
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  auto a = klite::Engine::open(path, quiet());
   a.append("s", "from a");
-  auto b = klite::Engine::open(path.string(), quiet());
+  auto b = klite::Engine::open(path, quiet());
   auto before = b.read();
   CHECK(before.info("s").records == 1);
 
@@ -57,19 +48,19 @@ TEST_CASE("Other opens: a new read transaction sees commits made through another
   CHECK(a.get("s", 3)->value == "from b");
   CHECK(a.append("s", "from a, third") == 4);
   CHECK(b.info("s").records == 4);
-  std::filesystem::remove_all(path.parent_path());
 }
 
 TEST_CASE("Other opens: appends of a child process are seen by the parent") {
-  const auto path = scratch_file();
-  auto parent = klite::Engine::open(path.string(), quiet());
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  auto parent = klite::Engine::open(path, quiet());
   parent.append("s", "parent");
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     int code = 0;
     try {
-      auto child = klite::Engine::open(path.string(), quiet());
+      auto child = klite::Engine::open(path, quiet());
       auto txn = child.write();
       for (int i = 0; i < 20'000; ++i) // grows the file by several pages
         txn.append("s", std::string(200, static_cast<char>('a' + i % 26)));
@@ -90,5 +81,4 @@ TEST_CASE("Other opens: appends of a child process are seen by the parent") {
   for (bool ok = c.seek(2); ok; ok = c.next(), ++n)
     CHECK(c.record().value == std::string(200, static_cast<char>('a' + n % 26)));
   CHECK(n == 20'000);
-  std::filesystem::remove_all(path.parent_path());
 }

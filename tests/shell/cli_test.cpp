@@ -6,8 +6,8 @@
 #include <klite/engine.h>
 
 #include "engine/text.h"
+#include "tests/engine/test_util.h"
 
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -27,15 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-fs::path scratch_dir() {
-  static std::atomic<int> counter{0};
-  auto dir = fs::temp_directory_path() /
-             ("klite-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -66,13 +57,10 @@ int status_of(pid_t pid) {
 }
 
 struct Dir {
-  fs::path path = scratch_dir();
-  std::string db = (path / "db.klite").string();
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
+  klite::test::TempDir tmp;
+  const fs::path& path = tmp.path();
+  std::string db = tmp.file("db.klite");
+  std::string file(const char* name) const { return tmp.file(name); }
 
   // klite ARGS < input > out 2> err.
   Run klite(const std::vector<std::string>& args, std::string_view input = "") const {

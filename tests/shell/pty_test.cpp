@@ -5,7 +5,8 @@
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
-#include <atomic>
+#include "tests/engine/test_util.h"
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -27,16 +28,6 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-std::filesystem::path scratch_dir() {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() /
-             ("klite-pty-test-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // `klite FILE` on a pseudo-terminal of 200x50, with its history file in
 // `dir`. Output is kept with "\r" removed (the terminal turns "\n" into
@@ -153,12 +144,9 @@ private:
 };
 
 struct Dir {
-  std::filesystem::path path = scratch_dir();
-  std::string db = (path / "db.klite").string();
-  ~Dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+  klite::test::TempDir tmp;
+  const std::filesystem::path& path = tmp.path();
+  std::string db = tmp.file("db.klite");
 };
 
 } // namespace

@@ -4,10 +4,10 @@
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
+#include "tests/engine/test_util.h"
 #include "shell/output.h"
 #include "shell/shell.h"
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -34,18 +34,9 @@ using klite::shell::Shell;
 constexpr std::uint64_t kT = 1700000000000000;
 constexpr const char* kIso = "2023-11-14T22:13:20.000000Z";
 
-std::filesystem::path scratch_dir() {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() /
-             ("klite-shell-test-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 struct Fixture {
-  std::filesystem::path dir = scratch_dir();
+  klite::test::TempDir tmp; // outlives the engine
+  const std::filesystem::path& dir = tmp.path();
   std::optional<klite::Engine> engine;
   std::ostringstream out, err;
 
@@ -53,12 +44,7 @@ struct Fixture {
     klite::Options options;
     options.clock = [] { return kT; };
     options.durability = klite::Durability::Off;
-    engine.emplace(klite::Engine::open((dir / "db.klite").string(), options));
-  }
-  ~Fixture() {
-    engine.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    engine.emplace(klite::Engine::open(tmp.file("db.klite"), options));
   }
   Shell shell(Mode mode) { return Shell(*engine, out, err, mode); }
 };

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
+#include "tests/engine/test_util.h"
 #include "shell/transfer.h"
 
 #include <algorithm>
@@ -29,27 +30,13 @@ using klite::shell::import_lines;
 using klite::shell::ImportOptions;
 using klite::shell::ImportResult;
 
-fs::path scratch_dir() {
-  static std::atomic<int> counter{0};
-  auto dir = fs::temp_directory_path() /
-             ("klite-transfer-test-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 struct Fixture {
-  fs::path dir = scratch_dir();
+  klite::test::TempDir tmp; // outlives the engine
+  const fs::path& dir = tmp.path();
   std::optional<klite::Engine> engine;
 
   explicit Fixture(klite::Options options = quiet()) {
     engine.emplace(klite::Engine::open(db(), options));
-  }
-  ~Fixture() {
-    engine.reset();
-    std::error_code ec;
-    fs::remove_all(dir, ec);
   }
   static klite::Options quiet() {
     klite::Options o;
