@@ -110,6 +110,8 @@ void Reader::enter(std::uint32_t pgno) {
   }
   page_first_key_ = get_u64(p + dp::kFirstKey);
   starts_.clear();
+  if (starts_.capacity() == 0) // one allocation, not one per doubling
+    starts_.reserve(std::max<std::uint32_t>(ps / 64, 16));
   verified_end_ = 0;
   parse_off_ = start;
   parse_end_ = end;

@@ -434,13 +434,27 @@ std::uint64_t Engine::append(std::string_view stream, std::string_view value,
 
 std::optional<OwnedRecord> Engine::get(std::string_view stream,
                                        std::uint64_t key) {
-  ReadTxn t = read();
-  auto r = t.get(stream, key);
-  if (!r)
+  // ReadTxn::get without the transaction object: one snapshot, one catalog
+  // lookup, one reader on the stack. The same checks and errors.
+  const auto& e = engine_of(impl_);
+  Pages snap = e->pager.acquire();
+  struct Release {
+    Pager& pager;
+    const Pages& snap;
+    ~Release() { pager.release(snap); }
+  } release{e->pager, snap};
+  std::optional<Descriptor> d = catalog::find(snap, stream);
+  if (!d)
+    throw Error(ErrorCode::NoSuchStream,
+                "no such stream: " + std::string(stream));
+  chain::Reader reader(snap, *d, e->pager.options().verify_checksums);
+  if (!reader.seek(key) || reader.record().key != key)
     return std::nullopt;
-  OwnedRecord o{r->key, r->timestamp, std::string(r->value), {}};
-  for (const Header& h : r->headers())
-    o.headers.emplace_back(h.name, h.value);
+  const Record& r = reader.record();
+  OwnedRecord o{r.key, r.timestamp, std::string(r.value), {}};
+  if (!r.raw_headers.empty())
+    for (const Header& h : r.headers())
+      o.headers.emplace_back(h.name, h.value);
   return o;
 }
 

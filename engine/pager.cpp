@@ -252,7 +252,11 @@ void Pager::adopt_newer_commit() {
   for (std::uint32_t slot = 0; slot < 2; ++slot) {
     // Both meta pages lie inside the file, and so inside the mapping. A
     // page being rewritten reads torn and fails its CRC: skipped.
-    const MetaCandidate c = decode_meta(map->data() + std::size_t{slot} * page_size_);
+    const std::uint8_t* raw = map->data() + std::size_t{slot} * page_size_;
+    // Nearly always nothing is newer: skip the CRC then.
+    if (get_u64(raw + fmt::meta::kTxnId) <= have)
+      continue;
+    const MetaCandidate c = decode_meta(raw);
     const Meta& m = c.meta;
     if (c.magic && c.crc_ok && c.version == fmt::kFormatVersion && c.page_size == page_size_ &&
         m.txn_id % 2 == slot && m.txn_id > have && (!best || m.txn_id > best->txn_id) &&
@@ -269,20 +273,32 @@ void Pager::adopt_newer_commit() {
 }
 
 Pages Pager::acquire() {
-  adopt_newer_commit();
+  // A file shrunk underneath must give an error here, not SIGBUS later:
+  // its size is read before anything touches the mapping, the meta pages
+  // included.
+  std::uint64_t size = file_->size();
+  if (size >= 2 * std::uint64_t{page_size_})
+    adopt_newer_commit();
   Pages snap = [&] {
     std::lock_guard lock(mu_);
-    readers_.insert(current_.txn_id);
+    auto it = std::find_if(readers_.begin(), readers_.end(), [&](auto& r) {
+      return r.first == current_.txn_id;
+    });
+    if (it != readers_.end())
+      ++it->second;
+    else
+      readers_.emplace_back(current_.txn_id, 1);
     return Pages(*this, current_, map_);
   }();
-  // A file shrunk underneath must give an error here, not SIGBUS later.
   std::uint64_t need = std::uint64_t{snap.meta().page_count} * page_size_;
-  std::uint64_t size = 0;
-  try {
-    size = file_->size();
-  } catch (...) {
-    release(snap);
-    throw;
+  if (size < need) {
+    // Or grown by another process's commit since `size` was read.
+    try {
+      size = file_->size();
+    } catch (...) {
+      release(snap);
+      throw;
+    }
   }
   if (size < need) {
     release(snap);
@@ -295,15 +311,21 @@ Pages Pager::acquire() {
 
 void Pager::release(const Pages& snapshot) noexcept {
   std::lock_guard lock(mu_);
-  auto it = readers_.find(snapshot.meta().txn_id);
-  if (it != readers_.end())
-    readers_.erase(it);
+  auto it = std::find_if(readers_.begin(), readers_.end(), [&](auto& r) {
+    return r.first == snapshot.meta().txn_id;
+  });
+  if (it != readers_.end() && --it->second == 0) {
+    *it = readers_.back();
+    readers_.pop_back();
+  }
 }
 
 std::uint64_t Pager::oldest_reader() const {
   std::lock_guard lock(mu_);
-  return readers_.empty() ? std::numeric_limits<std::uint64_t>::max()
-                          : *readers_.begin();
+  std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
+  for (const auto& r : readers_)
+    oldest = std::min(oldest, r.first);
+  return oldest;
 }
 
 std::unique_ptr<std::uint8_t[]> Pager::take_buffer() {

@@ -147,7 +147,10 @@ private:
   mutable std::mutex mu_; // guards the fields below
   Meta current_;
   std::shared_ptr<const os::Mapping> map_;
-  std::multiset<std::uint64_t> readers_;
+  // Live readers: (snapshot txn id, how many), in no order. Few distinct
+  // ids are live at a time, and a flat vector allocates nothing once it
+  // has grown, where a multiset allocated a node for every transaction.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> readers_;
 
   std::vector<std::unique_ptr<std::uint8_t[]>> spare_buffers_;
   static constexpr std::size_t kMaxSpareBuffers = 1024;
