@@ -161,31 +161,33 @@ void Reader::verify_page(std::size_t from) {
   const std::uint8_t* p = page();
   const std::uint32_t ps = pages_.page_size();
   // The record CRC input (format.h) is key and timestamp, the header's
-  // varints, then the body: three pieces, so three passes, each over all
-  // the page's records at once. A record that spans pages is left to load().
+  // varints, then the body. The first three are copied together into a
+  // small buffer per record; then two passes, each over all the page's
+  // records at once. A record that spans pages is left to load().
   CrcBatch& b = batch_;
-  b.clear();
+  const std::size_t most = starts_.size() > from ? starts_.size() - from : 0;
+  b.resize(most);
+  std::size_t m = 0;
   for (std::size_t i = from; i < starts_.size(); ++i) {
     const Start& s = starts_[i];
     RecordHeader h;
     parse_header(p, s.off, ps, h);
     if (s.off + h.size + h.body_len > ps)
       continue;
-    b.index.push_back(static_cast<std::uint32_t>(i));
-    b.stored.push_back(h.crc);
-    b.kt.push_back({page_first_key_ + i, s.ts});
-    b.head.push_back(p + s.off);
-    b.head_len.push_back(h.size - 4);
-    b.body.push_back(p + s.off + h.size);
-    b.body_len.push_back(static_cast<std::size_t>(h.body_len));
+    CrcBatch::Prefix& pre = b.prefix[m];
+    put_u64(pre.bytes, page_first_key_ + i);
+    put_u64(pre.bytes + 8, s.ts);
+    std::memcpy(pre.bytes + 16, p + s.off, h.size - 4); // <= 20 bytes
+    b.index[m] = static_cast<std::uint32_t>(i);
+    b.stored[m] = h.crc;
+    b.crc[m] = 0;
+    b.data[m] = pre.bytes;
+    b.len[m] = 16 + h.size - 4;
+    b.body[m] = p + s.off + h.size;
+    b.body_len[m] = static_cast<std::size_t>(h.body_len);
+    ++m;
   }
-  const std::size_t m = b.index.size();
-  b.crc.assign(m, 0);
-  for (const auto& kt : b.kt)
-    b.kt_ptr.push_back(&kt);
-  b.kt_len.assign(m, sizeof(b.kt[0]));
-  crc32c::extend_many(b.crc.data(), b.kt_ptr.data(), b.kt_len.data(), m);
-  crc32c::extend_many(b.crc.data(), b.head.data(), b.head_len.data(), m);
+  crc32c::extend_many(b.crc.data(), b.data.data(), b.len.data(), m);
   crc32c::extend_many(b.crc.data(), b.body.data(), b.body_len.data(), m);
   for (std::size_t j = 0; j < m; ++j)
     starts_[b.index[j]].crc_ok = b.crc[j] == b.stored[j];

@@ -121,18 +121,23 @@ private:
   // verify_page()'s scratch, kept to reuse its capacity: one entry per
   // record checked.
   struct CrcBatch {
+    struct Prefix {
+      std::uint8_t bytes[40]; // key, timestamp, the header's two varints
+    };
+    std::vector<Prefix> prefix;
     std::vector<std::uint32_t> index, stored, crc;
-    std::vector<std::array<std::uint64_t, 2>> kt; // key, timestamp (LE)
-    std::vector<const void*> kt_ptr, head, body;
-    std::vector<std::size_t> kt_len, head_len, body_len;
-    void clear() {
+    std::vector<const void*> data, body;
+    std::vector<std::size_t> len, body_len;
+    void resize(std::size_t n) {
+      if (prefix.size() >= n)
+        return;
+      prefix.resize(n);
       for (auto* v : {&index, &stored, &crc})
-        v->clear();
-      kt.clear();
-      for (auto* v : {&kt_ptr, &head, &body})
-        v->clear();
-      for (auto* v : {&kt_len, &head_len, &body_len})
-        v->clear();
+        v->resize(n);
+      for (auto* v : {&data, &body})
+        v->resize(n);
+      for (auto* v : {&len, &body_len})
+        v->resize(n);
     }
   };
   CrcBatch batch_;
