@@ -109,6 +109,11 @@ private:
   // this one, as far into it as it has come into this one; null if none.
   const std::uint8_t* ahead_ = nullptr;
   std::uint32_t ahead_done_ = 0; // bytes of ahead_ prefetched
+  // The 1 MiB pieces of the file whose page tables this reader's scans
+  // have filled (Pages::prefault), by piece number.
+  std::vector<bool> faulted_;
+  // A scan stepping onto page `pgno`: fills the page tables of its piece.
+  void prefault_piece(std::uint32_t pgno);
   std::uint64_t page_first_key_ = 0;
   std::vector<Start> starts_; // record starts parsed so far on page_
   std::uint32_t parse_off_ = 0; // where the next record start would be

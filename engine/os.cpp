@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <climits>
@@ -188,6 +189,24 @@ Mapping::Mapping(const File& file, std::size_t size) : size_(size) {
     throw Error(ErrorCode::IO, path + ": map: " + e.what());
   }
   data_ = static_cast<const std::uint8_t*>(region_->get_address());
+}
+
+void Mapping::prefault(std::size_t off, std::size_t n) const noexcept {
+#ifdef MADV_POPULATE_READ
+  static const std::size_t kOsPage =
+      static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  if (off >= size_)
+    return;
+  n = std::min(n, size_ - off);
+  const std::size_t start = off / kOsPage * kOsPage;
+  // Errors (an old kernel, a range past the end of the file) just mean
+  // the pages fault in one by one as before.
+  (void)::madvise(const_cast<std::uint8_t*>(data_) + start, off + n - start,
+                  MADV_POPULATE_READ);
+#else
+  (void)off;
+  (void)n;
+#endif
 }
 
 Mapping::~Mapping() = default;
