@@ -301,27 +301,6 @@ std::size_t Reader::locate(std::uint64_t key) {
   return key - page_first_key_;
 }
 
-void Reader::prefault_piece(std::uint32_t pgno) {
-  // A scan fills the page tables of each 1 MiB piece of the file it
-  // reaches in one call, instead of taking a page fault every few pages.
-  // Pieces, not "the next 1 MiB": an appended chain mostly ascends, but
-  // jumps between fresh pages and reused lower ones.
-  constexpr unsigned kShift = 20;
-  const std::uint32_t ps = pages_.page_size();
-  const std::size_t piece = (std::size_t{pgno} * ps) >> kShift;
-  if (piece < faulted_.size() && faulted_[piece])
-    return;
-  if (piece >= faulted_.size())
-    faulted_.resize(piece + 1);
-  faulted_[piece] = true;
-  const std::size_t per = (std::size_t{1} << kShift) / ps;
-  const auto first = static_cast<std::uint32_t>(
-      std::min<std::size_t>(piece * per, ~std::uint32_t{0}));
-  const auto last = static_cast<std::uint32_t>(
-      std::min<std::size_t>((piece + 1) * per, ~std::uint32_t{0}));
-  pages_.prefault(first, last);
-}
-
 bool Reader::do_seek(std::uint64_t key) {
   key = std::max(key, d_.first_key);
   if (key >= d_.next_key)
@@ -380,7 +359,7 @@ bool Reader::do_next() {
     if (get_u32(pages_.get(next) + dp::kPrev) != pg)
       corrupt(next, "prev link does not point back to page " +
                         std::to_string(pg));
-    prefault_piece(next);
+    step_onto(next);
     enter(next);
     if (ensure(0)) {
       if (page_first_key_ != want)
@@ -415,7 +394,7 @@ bool Reader::do_prev() {
     std::uint32_t prev = link(pg, pages_.get(pg) + dp::kPrev, "prev");
     if (get_u32(pages_.get(prev) + dp::kNext) != pg)
       corrupt(prev, "next link does not point to page " + std::to_string(pg));
-    prefault_piece(prev);
+    step_onto(prev);
     enter(prev);
     ensure(std::numeric_limits<std::size_t>::max() - 1); // parse them all
     if (!starts_.empty()) {

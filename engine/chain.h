@@ -109,11 +109,13 @@ private:
   // this one, as far into it as it has come into this one; null if none.
   const std::uint8_t* ahead_ = nullptr;
   std::uint32_t ahead_done_ = 0; // bytes of ahead_ prefetched
-  // The 1 MiB pieces of the file whose page tables this reader's scans
-  // have filled (Pages::prefault), by piece number.
-  std::vector<bool> faulted_;
-  // A scan stepping onto page `pgno`: fills the page tables of its piece.
-  void prefault_piece(std::uint32_t pgno);
+  // Pages a scan has stepped onto; after a few it is a long scan, and
+  // asks for the page tables in bulk (Pages::prefault).
+  std::uint32_t steps_ = 0;
+  void step_onto(std::uint32_t pgno) {
+    if (++steps_ >= 4)
+      pages_.prefault(pgno);
+  }
   std::uint64_t page_first_key_ = 0;
   std::vector<Start> starts_; // record starts parsed so far on page_
   std::uint32_t parse_off_ = 0; // where the next record start would be

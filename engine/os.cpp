@@ -189,23 +189,34 @@ Mapping::Mapping(const File& file, std::size_t size) : size_(size) {
     throw Error(ErrorCode::IO, path + ": map: " + e.what());
   }
   data_ = static_cast<const std::uint8_t*>(region_->get_address());
+  // The mapping starts page-aligned, so pieces are too.
+  filled_ = std::make_unique<std::atomic<std::uint64_t>[]>(
+      (size_ >> 20) / 64 + 1);
 }
 
-void Mapping::prefault(std::size_t off, std::size_t n) const noexcept {
+void Mapping::prefault(std::size_t off, std::size_t limit) const noexcept {
 #ifdef MADV_POPULATE_READ
-  static const std::size_t kOsPage =
-      static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  if (off >= size_)
+  constexpr unsigned kShift = 20;
+  limit = std::min(limit, size_);
+  if (off >= limit || !filled_)
     return;
-  n = std::min(n, size_ - off);
-  const std::size_t start = off / kOsPage * kOsPage;
+  const std::size_t piece = off >> kShift;
+  std::atomic<std::uint64_t>& word = filled_[piece / 64];
+  const std::uint64_t bit = std::uint64_t{1} << (piece % 64);
+  if (word.load(std::memory_order_relaxed) & bit)
+    return;
+  const std::size_t start = piece << kShift;
+  const std::size_t end = std::min(start + (std::size_t{1} << kShift), limit);
   // Errors (an old kernel, a range past the end of the file) just mean
   // the pages fault in one by one as before.
-  (void)::madvise(const_cast<std::uint8_t*>(data_) + start, off + n - start,
+  (void)::madvise(const_cast<std::uint8_t*>(data_) + start, end - start,
                   MADV_POPULATE_READ);
+  // Not again, even if `limit` cut it short: pages added later at the end
+  // of the file just fault in as they are touched.
+  word.fetch_or(bit, std::memory_order_relaxed);
 #else
   (void)off;
-  (void)n;
+  (void)limit;
 #endif
 }
 

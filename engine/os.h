@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -70,17 +71,21 @@ public:
   ~Mapping();
   const std::uint8_t* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
-  // Best effort: fills the page tables for bytes [off, off + n) now, in one
-  // call, rather than one page fault per few pages as they are touched
-  // (Linux MADV_POPULATE_READ). Never raises SIGBUS: the kernel reports a
-  // range past the end of the file as an error, which is ignored.
-  void prefault(std::size_t off, std::size_t n) const noexcept;
+  // Best effort: fills the page tables of the 1 MiB piece of the mapping
+  // that holds byte `off`, but not past byte `limit`, in one call rather
+  // than a page fault every few pages as they are touched (Linux
+  // MADV_POPULATE_READ). Each piece is filled once per mapping.
+  // Never raises SIGBUS: the kernel reports a range past the end of the
+  // file as an error, which is ignored. Thread-safe.
+  void prefault(std::size_t off, std::size_t limit) const noexcept;
 
 private:
   std::unique_ptr<boost::interprocess::file_mapping> file_;
   std::unique_ptr<boost::interprocess::mapped_region> region_;
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  // One bit per 1 MiB piece that prefault() has filled.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> filled_;
 };
 
 } // namespace klite::os

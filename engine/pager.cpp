@@ -96,12 +96,10 @@ const std::uint8_t* Pages::get(std::uint32_t pgno) const {
   return map_->data() + std::size_t{pgno} * page_size();
 }
 
-void Pages::prefault(std::uint32_t first, std::uint32_t last) const noexcept {
-  first = std::max<std::uint32_t>(first, 2);
-  last = std::min(last, meta_.page_count);
-  if (first < last)
-    map_->prefault(std::size_t{first} * page_size(),
-                   std::size_t{last - first} * page_size());
+void Pages::prefault(std::uint32_t pgno) const noexcept {
+  if (pgno >= 2 && pgno < meta_.page_count)
+    map_->prefault(std::size_t{pgno} * page_size(),
+                   std::size_t{meta_.page_count} * page_size());
 }
 
 const std::uint8_t* Pages::checked(std::uint32_t pgno, std::uint8_t type1,

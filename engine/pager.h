@@ -66,10 +66,10 @@ public:
   // The bytes of page `pgno`. Throws Corrupt if pgno is a meta page or past
   // the snapshot's page count (a damaged link), never touching the mapping.
   const std::uint8_t* get(std::uint32_t pgno) const;
-  // Maps pages [first, last) of the snapshot in one go (os::Mapping::
-  // prefault), for a scan about to read them; pages outside the snapshot
-  // are left out. Best effort: never fails.
-  void prefault(std::uint32_t first, std::uint32_t last) const noexcept;
+  // For a scan about to read page `pgno`: fills the page tables of the
+  // 1 MiB around it that lies within the snapshot, once per mapping
+  // (os::Mapping::prefault). Best effort: never fails.
+  void prefault(std::uint32_t pgno) const noexcept;
   // A B+tree or free-list page: checks type, self page number and CRC.
   const std::uint8_t* checked(std::uint32_t pgno, std::uint8_t type1,
                               std::uint8_t type2) const;
