@@ -20,6 +20,32 @@ namespace klite::os {
 
 namespace bip = boost::interprocess;
 
+namespace {
+
+std::atomic<FaultHook*> g_hook{nullptr};
+
+// Asks the hook (if any) about `op`; throws Error(IO) with the injected
+// errno as the failing system call `what` would.
+void check_fault(FaultHook::Op op, const std::string& path, const char* what) {
+  if (FaultHook* hook = g_hook.load(std::memory_order_relaxed))
+    if (int err = hook->before(op, path); err != 0)
+      throw_io(path, what, err);
+}
+
+void report_write(const std::string& path, std::uint64_t off, std::size_t n) {
+  if (FaultHook* hook = g_hook.load(std::memory_order_relaxed))
+    hook->wrote(path, off, n);
+}
+
+void report_sync(const std::string& path) {
+  if (FaultHook* hook = g_hook.load(std::memory_order_relaxed))
+    hook->synced(path);
+}
+
+} // namespace
+
+void set_fault_hook(FaultHook* hook) noexcept { g_hook.store(hook); }
+
 File::File(std::string path, Mode mode) : path_(std::move(path)) {
   int flags = O_CLOEXEC;
   switch (mode) {
@@ -72,6 +98,12 @@ bool File::read_at(std::uint64_t off, void* buf, std::size_t n) const {
 }
 
 void File::write_at(std::uint64_t off, const void* buf, std::size_t n) {
+  check_fault(FaultHook::Op::Write, path_, "write");
+  report_write(path_, off, n); // reported first: a partial write counts
+  write_rest(off, buf, n);
+}
+
+void File::write_rest(std::uint64_t off, const void* buf, std::size_t n) {
   auto* p = static_cast<const char*>(buf);
   while (n > 0) {
     ssize_t r = ::pwrite(fd_, p, n, static_cast<off_t>(off));
@@ -87,6 +119,11 @@ void File::write_at(std::uint64_t off, const void* buf, std::size_t n) {
 }
 
 void File::write_gather(std::uint64_t off, const std::vector<Span>& parts) {
+  check_fault(FaultHook::Op::Write, path_, "write");
+  std::size_t total = 0;
+  for (const Span& s : parts)
+    total += s.size;
+  report_write(path_, off, total); // reported first: a partial write counts
   std::vector<iovec> iov;
   iov.reserve(std::min<std::size_t>(parts.size(), IOV_MAX));
   for (std::size_t i = 0; i < parts.size();) {
@@ -110,8 +147,8 @@ void File::write_gather(std::uint64_t off, const std::vector<Span>& parts) {
       if (done >= v.iov_len) {
         done -= v.iov_len;
       } else {
-        write_at(at + done, static_cast<const char*>(v.iov_base) + done,
-                 v.iov_len - done);
+        write_rest(at + done, static_cast<const char*>(v.iov_base) + done,
+                   v.iov_len - done);
         done = 0;
       }
       at += v.iov_len;
@@ -121,11 +158,14 @@ void File::write_gather(std::uint64_t off, const std::vector<Span>& parts) {
 }
 
 void File::sync() {
+  check_fault(FaultHook::Op::Sync, path_, "fdatasync");
   if (::fdatasync(fd_) != 0)
     throw_io(path_, "fdatasync", errno);
+  report_sync(path_);
 }
 
 void File::allocate(std::uint64_t size) {
+  check_fault(FaultHook::Op::Grow, path_, "allocate");
   // posix_fallocate returns the error instead of setting errno.
   int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(size));
   if (err != 0)
@@ -134,6 +174,7 @@ void File::allocate(std::uint64_t size) {
 
 void File::sync_directory() {
   std::string dir = std::filesystem::path(path_).parent_path().string();
+  check_fault(FaultHook::Op::Sync, dir, "fsync directory");
   int dfd = ::open(dir.empty() ? "." : dir.c_str(),
                    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
@@ -143,6 +184,7 @@ void File::sync_directory() {
   ::close(dfd);
   if (rc != 0)
     throw_io(dir, "fsync directory", err);
+  report_sync(dir);
 }
 
 bool create_file(const std::string& path, const void* bytes, std::size_t n) {
@@ -179,6 +221,7 @@ bool File::same_file(int fd) const {
 
 Mapping::Mapping(const File& file, std::size_t size) : size_(size) {
   const std::string& path = file.path();
+  check_fault(FaultHook::Op::Map, path, "map");
   try {
     file_ = std::make_unique<bip::file_mapping>(path.c_str(), bip::read_only);
     if (!file.same_file(file_->get_mapping_handle().handle))

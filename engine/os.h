@@ -20,6 +20,28 @@ class mapped_region;
 
 namespace klite::os {
 
+// The fault-injection seam (tests only; nothing sets it in production).
+// Every write, sync, grow and map of a File asks the hook before the call,
+// and reports writes and syncs that happened, so a test can fail the k-th
+// call with an errno, or track what was written since the last sync to
+// build the file a power loss would leave.
+class FaultHook {
+public:
+  enum class Op { Write, Sync, Grow, Map };
+  virtual ~FaultHook() = default;
+  // 0 lets the call run; an errno fails it as the OS would (Error(IO)).
+  // May also throw, to stop the caller at that point (a simulated crash).
+  virtual int before(Op op, const std::string& path) = 0;
+  // n bytes at off reached the file (the page cache, not the disk).
+  virtual void wrote(const std::string& path, std::uint64_t off, std::size_t n) = 0;
+  // A sync of the file (fdatasync), or of the directory `path`, returned.
+  virtual void synced(const std::string& path) = 0;
+};
+
+// Installs `hook` for every File and Mapping in the process; nullptr
+// removes it. Set it while no engine is open.
+void set_fault_hook(FaultHook* hook) noexcept;
+
 class File {
 public:
   enum class Mode { ReadOnly, ReadWrite, Create };
@@ -50,6 +72,9 @@ public:
   void sync_directory();
 
 private:
+  // write_at without the fault hook: the rest of a short pwritev.
+  void write_rest(std::uint64_t off, const void* buf, std::size_t n);
+
   std::string path_;
   int fd_ = -1;
 };

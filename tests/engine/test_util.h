@@ -41,12 +41,13 @@ inline constexpr std::uint32_t kMinPageSize = 1024;
 inline constexpr std::uint32_t kMaxPageSize = 32768;
 
 // A fresh directory under the system temp directory, removed (with all it
-// holds) when the object goes away.
+// holds) when the object goes away. `under` picks another parent (e.g.
+// /dev/shm); empty means the system's.
 class TempDir {
 public:
-  TempDir() {
+  explicit TempDir(const std::filesystem::path& under = {}) {
     static std::atomic<unsigned> counter{0};
-    auto base = std::filesystem::temp_directory_path();
+    auto base = under.empty() ? std::filesystem::temp_directory_path() : under;
     for (;;) {
       auto candidate = base / ("klite-test-" + std::to_string(::getpid()) +
                                "-" + std::to_string(counter++));
