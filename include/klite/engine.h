@@ -186,7 +186,11 @@ public:
 
   // Makes every change durable (per Options::durability) and visible to
   // transactions that begin afterwards. The transaction is finished either
-  // way: on error nothing of it is visible, and it throws.
+  // way: on error nothing of it is visible, and it throws. After a failed
+  // sync (or meta page write) the engine cannot know what reached the
+  // disk: write() throws IO until the file is reopened, and the reopened
+  // file may or may not hold this commit, whole (docs/ARCHITECTURE.md
+  // section 9).
   void commit();
   // Discards every change. Finishing an already finished txn is Misuse.
   void abort();

@@ -20,6 +20,7 @@
 
 #include "engine/inspect.h"
 #include "engine/os.h"
+#include "fault_util.h"
 #include "test_util.h"
 
 #include <cstdint>
@@ -33,7 +34,10 @@
 
 namespace {
 
-using Model = std::map<std::string, std::vector<std::string>>;
+using klite::test::HookScope;
+using klite::test::Model;
+using klite::test::read_model;
+using klite::test::Workload;
 
 constexpr std::uint64_t kPage = 4096;
 
@@ -125,71 +129,6 @@ private:
   std::map<std::uint64_t, std::vector<std::pair<std::uint64_t, std::uint64_t>>> dirty_;
 };
 
-// Installs a hook for the life of the object.
-struct HookScope {
-  explicit HookScope(klite::os::FaultHook* hook) { klite::os::set_fault_hook(hook); }
-  ~HookScope() { klite::os::set_fault_hook(nullptr); }
-};
-
-// The random workload: transactions of appends to one or two of three
-// streams, now and then creating or dropping a fourth. `committed` is the
-// state after the last commit that returned; `in_flight` after the one
-// that was running when Crash came (equal to committed if none was).
-struct Workload {
-  Model committed, in_flight;
-
-  void run(klite::Engine& engine, std::uint64_t seed, int txns) {
-    klite::test::Rng rng(seed);
-    for (int t = 0; t < txns; ++t) {
-      Model next = committed;
-      in_flight = committed;
-      auto w = engine.write();
-      const auto kind = rng.next() % 8;
-      if (kind == 0) {
-        if (next.count("d")) {
-          w.drop_stream("d");
-          next.erase("d");
-        } else {
-          w.create_stream("d");
-          next["d"];
-        }
-      } else {
-        const int streams = kind < 3 ? 2 : 1;
-        for (int s = 0; s < streams; ++s) {
-          const std::string name(1, static_cast<char>('a' + rng.next() % 3));
-          const auto count = 1 + rng.next() % 40;
-          for (std::uint64_t i = 0; i < count; ++i) {
-            // Sizes up to 3 pages, so records span pages too.
-            std::string value = name + std::to_string(next[name].size() + 1) + ":";
-            value.resize(value.size() + rng.next() % (kind == 7 ? 12000 : 150),
-                         static_cast<char>('a' + rng.next() % 26));
-            w.append(name, value);
-            next[name].push_back(value);
-          }
-        }
-      }
-      in_flight = next;
-      w.commit();
-      committed = next;
-      in_flight = committed;
-    }
-  }
-};
-
-Model read_model(klite::Engine& engine) {
-  Model m;
-  auto txn = engine.read();
-  for (const auto& info : txn.streams()) {
-    auto& values = m[info.name];
-    auto c = txn.cursor(info.name);
-    for (bool ok = c.first(); ok; ok = c.next()) {
-      REQUIRE(c.record().key == values.size() + 1); // dense keys, no holes
-      values.emplace_back(c.record().value);
-    }
-  }
-  return m;
-}
-
 #if defined(KLITE_LONG_TESTS) && KLITE_LONG_TESTS
 constexpr bool kEveryPoint = true; // every file operation of the workload
 #else
@@ -216,7 +155,7 @@ TEST_CASE("Power loss: every crash point leaves the last returned commit, whole"
     PowerLoss counter(base, 0);
     HookScope scope(&counter);
     auto engine = klite::Engine::open(base, options);
-    Workload().run(engine, kSeed, kTxns);
+    Workload(kSeed).run(engine, kTxns);
     total_ops = counter.ops();
   }
   REQUIRE(total_ops > 50);
@@ -229,12 +168,12 @@ TEST_CASE("Power loss: every crash point leaves the last returned commit, whole"
     CAPTURE(k);
     std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
     PowerLoss loss(base, k);
-    Workload work;
+    Workload work(kSeed);
     {
       HookScope scope(&loss);
       try {
         auto engine = klite::Engine::open(base, options);
-        work.run(engine, kSeed, kTxns);
+        work.run(engine, kTxns);
       } catch (const Crash&) {
         ++crashes;
       }

@@ -1,0 +1,92 @@
+// Shared by the fault-injection tests (power loss, I/O errors): a scope
+// that installs an os::FaultHook, and a random multi-stream workload that
+// tracks what its commits promised.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include "engine/os.h"
+#include "test_util.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace klite::test {
+
+// Each stream's values, in key order.
+using Model = std::map<std::string, std::vector<std::string>>;
+
+// Installs a hook for the life of the object.
+struct HookScope {
+  explicit HookScope(os::FaultHook* hook) { os::set_fault_hook(hook); }
+  ~HookScope() { os::set_fault_hook(nullptr); }
+};
+
+// A random workload: transactions of appends to one or two of three
+// streams (values up to three pages, so records span pages), now and then
+// creating or dropping a fourth. `committed` is the state after the last
+// commit that returned; while a transaction runs, `in_flight` is the state
+// it would commit (and stays so if it throws).
+struct Workload {
+  explicit Workload(std::uint64_t seed) : rng(seed) {}
+
+  void step(Engine& engine) {
+    Model next = committed;
+    in_flight = committed;
+    auto w = engine.write();
+    const auto kind = rng.next() % 8;
+    if (kind == 0) {
+      if (next.count("d")) {
+        w.drop_stream("d");
+        next.erase("d");
+      } else {
+        w.create_stream("d");
+        next["d"];
+      }
+    } else {
+      const int streams = kind < 3 ? 2 : 1;
+      for (int s = 0; s < streams; ++s) {
+        const std::string name(1, static_cast<char>('a' + rng.next() % 3));
+        const auto count = 1 + rng.next() % 40;
+        for (std::uint64_t i = 0; i < count; ++i) {
+          std::string value = name + std::to_string(next[name].size() + 1) + ":";
+          value.resize(value.size() + rng.next() % (kind == 7 ? 12000 : 150),
+                       static_cast<char>('a' + rng.next() % 26));
+          w.append(name, value);
+          next[name].push_back(value);
+        }
+      }
+    }
+    in_flight = next;
+    w.commit();
+    committed = next;
+    in_flight = committed;
+  }
+
+  void run(Engine& engine, int txns) {
+    for (int t = 0; t < txns; ++t)
+      step(engine);
+  }
+
+  Rng rng;
+  Model committed, in_flight;
+};
+
+// Every stream of the engine, checking keys are dense from 1.
+inline Model read_model(Engine& engine) {
+  Model m;
+  auto txn = engine.read();
+  for (const auto& info : txn.streams()) {
+    auto& values = m[info.name];
+    auto c = txn.cursor(info.name);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      REQUIRE(c.record().key == values.size() + 1); // dense keys, no holes
+      values.emplace_back(c.record().value);
+    }
+  }
+  return m;
+}
+
+} // namespace klite::test
