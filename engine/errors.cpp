@@ -1,5 +1,6 @@
 #include "engine/errors.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace klite {
@@ -25,7 +26,10 @@ std::string_view to_string(ErrorCode code) noexcept {
 }
 
 void throw_io(const std::string& path, const char* op, int err) {
-  throw Error(ErrorCode::IO, path + ": " + op + ": " + std::strerror(err));
+  std::string message = path + ": " + op + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT)
+    message += " (the disk is full: free some space, then retry)";
+  throw Error(ErrorCode::IO, message);
 }
 
 void throw_corrupt(const std::string& path, std::uint32_t pgno,
