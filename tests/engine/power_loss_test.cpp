@@ -60,13 +60,17 @@ std::string read_page(const std::string& path, std::uint64_t p) {
 }
 
 // Tracks one file: its bytes as of the last sync, and the pages written
-// since. Throws Crash at the crash_at-th operation (0: never).
+// since. Throws Crash at the crash_at-th operation (0: never), counting
+// only syncs if `syncs_only`.
 class PowerLoss final : public klite::os::FaultHook {
 public:
-  PowerLoss(std::string path, std::uint64_t crash_at)
-      : path_(std::move(path)), crash_at_(crash_at), durable_(read_file(path_)) {}
+  PowerLoss(std::string path, std::uint64_t crash_at, bool syncs_only = false)
+      : path_(std::move(path)), crash_at_(crash_at), syncs_only_(syncs_only),
+        durable_(read_file(path_)) {}
 
-  int before(Op, const std::string&) override {
+  int before(Op op, const std::string&) override {
+    if (syncs_only_ && op != Op::Sync)
+      return 0;
     if (++ops_ == crash_at_)
       throw Crash{};
     return 0;
@@ -122,7 +126,8 @@ public:
 private:
   std::string path_;
   std::uint64_t crash_at_;
-  std::uint64_t ops_ = 0;
+  bool syncs_only_;
+  std::uint64_t ops_ = 0; // counted ones
   std::uint64_t syncs_ = 0;
   std::string durable_;
   // Pages written since the last sync, with the byte ranges written.
@@ -137,48 +142,48 @@ constexpr bool kEveryPoint = false; // 500 of them, chosen at random
 constexpr std::uint64_t kSeed = 0x5eed;
 constexpr int kTxns = 100;
 
-} // namespace
+// A file made before any hook, and the runs that crash copies of it.
+struct Rig {
+  // On tmpfs where there is one: the real fdatasync calls (two per
+  // commit) are not what these tests are about, and cost most of their
+  // time on a disk.
+  klite::test::TempDir dir{std::filesystem::exists("/dev/shm") ? "/dev/shm" : ""};
+  std::string base = dir.file("base.klite");
+  std::string pristine;
+  std::uint64_t crashes = 0, images = 0, in_flight_kept = 0;
 
-TEST_CASE("Power loss: every crash point leaves the last returned commit, whole") {
-  // On tmpfs where there is one: the real fdatasync calls (two per commit)
-  // are not what this test is about, and cost most of its time on a disk.
-  klite::test::TempDir dir(std::filesystem::exists("/dev/shm") ? "/dev/shm" : "");
-  const std::string base = dir.file("base.klite");
-  klite::Options options; // Durability::Full
-  klite::Engine::open(base, options); // created and synced before any hook
-  const std::string pristine = read_file(base);
-
-  // A dry run counts the workload's file operations.
-  std::uint64_t total_ops = 0;
-  {
-    std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
-    PowerLoss counter(base, 0);
-    HookScope scope(&counter);
-    auto engine = klite::Engine::open(base, options);
-    Workload(kSeed).run(engine, kTxns);
-    total_ops = counter.ops();
+  Rig() {
+    klite::Engine::open(base); // Durability::Full; created and synced
+    pristine = read_file(base);
   }
-  REQUIRE(total_ops > 50);
 
-  const std::uint64_t points = kEveryPoint ? total_ops : std::min<std::uint64_t>(total_ops, 500);
-  klite::test::Rng pick(kSeed + 1);
-  std::uint64_t crashes = 0, in_flight_kept = 0, images = 0;
-  for (std::uint64_t i = 0; i < points; ++i) {
-    const std::uint64_t k = points == total_ops ? i + 1 : 1 + pick.next() % total_ops;
+  // The workload's file operations (or syncs) when nothing crashes.
+  std::uint64_t count(bool syncs_only) {
+    std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
+    PowerLoss counter(base, 0, syncs_only);
+    HookScope scope(&counter);
+    auto engine = klite::Engine::open(base);
+    Workload(kSeed).run(engine, kTxns);
+    return counter.ops();
+  }
+
+  // Crashes the workload at operation (or sync) k and checks `variants`
+  // images of the file the power loss could leave.
+  void crash_at(std::uint64_t k, bool syncs_only, int variants) {
     CAPTURE(k);
     std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
-    PowerLoss loss(base, k);
+    PowerLoss loss(base, k, syncs_only);
     Workload work(kSeed);
     {
       HookScope scope(&loss);
       try {
-        auto engine = klite::Engine::open(base, options);
+        auto engine = klite::Engine::open(base);
         work.run(engine, kTxns);
       } catch (const Crash&) {
         ++crashes;
       }
     }
-    for (int variant = 0; variant < 3; ++variant, ++images) {
+    for (int variant = 0; variant < variants; ++variant, ++images) {
       klite::test::Rng rng(k * 31 + static_cast<std::uint64_t>(variant));
       const std::string img = loss.image(rng);
       const auto report = klite::inspect::check(klite::inspect::File::from_bytes(img));
@@ -199,8 +204,32 @@ TEST_CASE("Power loss: every crash point leaves the last returned commit, whole"
       }
     }
   }
-  CHECK(crashes == points);
+};
+
+} // namespace
+
+TEST_CASE("Power loss: every crash point leaves the last returned commit, whole") {
+  Rig rig;
+  const std::uint64_t total_ops = rig.count(false);
+  REQUIRE(total_ops > 50);
+  const std::uint64_t points = kEveryPoint ? total_ops : std::min<std::uint64_t>(total_ops, 500);
+  klite::test::Rng pick(kSeed + 1);
+  for (std::uint64_t i = 0; i < points; ++i)
+    rig.crash_at(points == total_ops ? i + 1 : 1 + pick.next() % total_ops, false, 3);
+  CHECK(rig.crashes == points);
   MESSAGE("power loss: " << points << " crash points of " << total_ops << " file operations, "
-                         << images << " damaged images checked, " << in_flight_kept
+                         << rig.images << " damaged images checked, " << rig.in_flight_kept
                          << " kept the commit in flight");
+}
+
+TEST_CASE("Power loss: a crash at every sync, several damage variants each") {
+  Rig rig;
+  const std::uint64_t syncs = rig.count(true);
+  REQUIRE(syncs >= 2 * static_cast<std::uint64_t>(kTxns)); // two per commit
+  for (std::uint64_t k = 1; k <= syncs; ++k)
+    rig.crash_at(k, true, 4);
+  CHECK(rig.crashes == syncs);
+  MESSAGE("power loss at every sync: " << syncs << " syncs, " << rig.images
+                                       << " damaged images checked, " << rig.in_flight_kept
+                                       << " kept the commit in flight");
 }
