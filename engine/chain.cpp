@@ -99,6 +99,12 @@ void Reader::enter(std::uint32_t pgno) {
       pgno == d_.tail ? d_.tail_offset : std::uint32_t{get_u16(p + dp::kEnd)};
   if (end > ps || start > std::max<std::uint32_t>(end, dp::kHeaderSize))
     corrupt(pgno, "data page bounds out of range");
+  // Fields no read needs, checked anyway: damage there means damage.
+  if (p[dp::kReserved1] != 0 || get_u16(p + dp::kReserved2) != 0)
+    corrupt(pgno, "data page reserved bytes are not zero");
+  if (pgno == d_.head && get_u32(p + dp::kPrev) != 0)
+    corrupt(pgno, "the head page has prev link " + std::to_string(get_u32(p + dp::kPrev)) +
+                      ", expected 0");
   page_ = pgno;
   p_ = p;
   ahead_ = nullptr;
@@ -361,15 +367,23 @@ bool Reader::do_next() {
                         std::to_string(pg));
     step_onto(next);
     enter(next);
+    // Also on a page no record starts on: its first key is the key the
+    // next record gets.
+    if (page_first_key_ != want)
+      corrupt(next, "first key " + std::to_string(page_first_key_) +
+                        ", but page " + std::to_string(pg) +
+                        " ends at key " + std::to_string(want - 1));
     if (ensure(0)) {
-      if (page_first_key_ != want)
-        corrupt(next, "first key " + std::to_string(page_first_key_) +
-                          ", but page " + std::to_string(pg) +
-                          " ends at key " + std::to_string(want - 1));
       if (verify_)
         verify_page(0);
       return load(0);
     }
+    // The record continues across this page: its base timestamp is the
+    // record's.
+    if (get_u64(p_ + dp::kBaseTs) != rec_.timestamp)
+      corrupt(next, "base timestamp " + std::to_string(get_u64(p_ + dp::kBaseTs)) +
+                        " on a page record " + std::to_string(rec_.key) + " continues over, " +
+                        "whose timestamp is " + std::to_string(rec_.timestamp));
     pg = next;
   }
 }
@@ -381,6 +395,10 @@ bool Reader::do_prev() {
     return load(idx_ - 1);
   const std::uint64_t want = rec_.key - 1;
   std::uint32_t pg = page_;
+  // A page record `want` continues over, and its base timestamp, which
+  // must be that record's (checked once the record is found).
+  std::uint32_t cont_page = 0;
+  std::uint64_t cont_ts = 0;
   for (std::uint32_t hops = 0;; ++hops) {
     if (pg == d_.head) {
       if (want >= d_.first_key)
@@ -403,8 +421,23 @@ bool Reader::do_prev() {
                           std::to_string(page_first_key_ + starts_.size() - 1) +
                           ", but page " + std::to_string(pg) +
                           " starts at key " + std::to_string(want + 1));
-      return load(starts_.size() - 1);
+      const bool ok = load(starts_.size() - 1);
+      if (ok && cont_page != 0 && rec_.timestamp != cont_ts)
+        corrupt(cont_page, "base timestamp " + std::to_string(cont_ts) + " on a page record " +
+                               std::to_string(rec_.key) + " continues over, whose timestamp is " +
+                               std::to_string(rec_.timestamp));
+      return ok;
     }
+    if (page_first_key_ != want + 1) // no record starts here (see do_next)
+      corrupt(prev, "first key " + std::to_string(page_first_key_) + ", but page " +
+                        std::to_string(pg) + " starts at key " + std::to_string(want + 1));
+    const std::uint64_t ts = get_u64(p_ + dp::kBaseTs);
+    if (cont_page != 0 && ts != cont_ts)
+      corrupt(prev, "base timestamp " + std::to_string(ts) + ", but page " +
+                        std::to_string(cont_page) + ", over which the same record continues, has " +
+                        std::to_string(cont_ts));
+    cont_page = prev;
+    cont_ts = ts;
     pg = prev;
   }
 }

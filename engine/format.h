@@ -121,6 +121,7 @@ inline constexpr std::size_t kTag = 0, kChunk = 8, kCount = 12, kUsed = 14;
 namespace data {
 inline constexpr std::size_t kType = 0, kCont = 2, kEnd = 4, kPrev = 8,
                              kNext = 12, kFirstKey = 16, kBaseTs = 24;
+inline constexpr std::size_t kReserved1 = 1, kReserved2 = 6; // 1 and 2 bytes
 inline constexpr std::size_t kHeaderSize = 32;
 } // namespace data
 
