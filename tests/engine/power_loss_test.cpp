@@ -135,9 +135,9 @@ private:
 };
 
 #if defined(KLITE_LONG_TESTS) && KLITE_LONG_TESTS
-constexpr bool kEveryPoint = true; // every file operation of the workload
+constexpr bool kLong = true; // every file operation of 12 workloads
 #else
-constexpr bool kEveryPoint = false; // 500 of them, chosen at random
+constexpr bool kLong = false; // 500 of one workload's, chosen at random
 #endif
 constexpr std::uint64_t kSeed = 0x5eed;
 constexpr int kTxns = 100;
@@ -150,6 +150,7 @@ struct Rig {
   klite::test::TempDir dir{std::filesystem::exists("/dev/shm") ? "/dev/shm" : ""};
   std::string base = dir.file("base.klite");
   std::string pristine;
+  std::uint64_t seed = kSeed; // of the workload
   std::uint64_t crashes = 0, images = 0, in_flight_kept = 0;
 
   Rig() {
@@ -163,7 +164,7 @@ struct Rig {
     PowerLoss counter(base, 0, syncs_only);
     HookScope scope(&counter);
     auto engine = klite::Engine::open(base);
-    Workload(kSeed).run(engine, kTxns);
+    Workload(seed).run(engine, kTxns);
     return counter.ops();
   }
 
@@ -173,7 +174,7 @@ struct Rig {
     CAPTURE(k);
     std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
     PowerLoss loss(base, k, syncs_only);
-    Workload work(kSeed);
+    Workload work(seed);
     {
       HookScope scope(&loss);
       try {
@@ -210,14 +211,20 @@ struct Rig {
 
 TEST_CASE("Power loss: every crash point leaves the last returned commit, whole") {
   Rig rig;
-  const std::uint64_t total_ops = rig.count(false);
-  REQUIRE(total_ops > 50);
-  const std::uint64_t points = kEveryPoint ? total_ops : std::min<std::uint64_t>(total_ops, 500);
-  klite::test::Rng pick(kSeed + 1);
-  for (std::uint64_t i = 0; i < points; ++i)
-    rig.crash_at(points == total_ops ? i + 1 : 1 + pick.next() % total_ops, false, 3);
+  std::uint64_t points = 0, ops = 0;
+  for (std::uint64_t w = 0; w < (kLong ? 12 : 1); ++w) {
+    rig.seed = kSeed + w;
+    const std::uint64_t total_ops = rig.count(false);
+    REQUIRE(total_ops > 50);
+    ops += total_ops;
+    klite::test::Rng pick(rig.seed + 1);
+    const std::uint64_t n = kLong ? total_ops : std::min<std::uint64_t>(total_ops, 500);
+    for (std::uint64_t i = 0; i < n; ++i)
+      rig.crash_at(kLong ? i + 1 : 1 + pick.next() % total_ops, false, 3);
+    points += n;
+  }
   CHECK(rig.crashes == points);
-  MESSAGE("power loss: " << points << " crash points of " << total_ops << " file operations, "
+  MESSAGE("power loss: " << points << " crash points of " << ops << " file operations, "
                          << rig.images << " damaged images checked, " << rig.in_flight_kept
                          << " kept the commit in flight");
 }
