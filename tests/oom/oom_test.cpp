@@ -14,6 +14,7 @@
 #include <klite/engine.h>
 
 #include "engine/inspect.h"
+#include "tests/engine/fault_util.h"
 #include "tests/engine/test_util.h"
 
 #include <atomic>
@@ -53,21 +54,8 @@ struct Armed {
   Armed& operator=(const Armed&) = delete;
 };
 
-using Model = std::map<std::string, std::vector<std::string>>;
-
-Model read_model(klite::Engine& engine) {
-  Model m;
-  auto txn = engine.read();
-  for (const auto& info : txn.streams()) {
-    auto& values = m[info.name];
-    auto c = txn.cursor(info.name);
-    for (bool ok = c.first(); ok; ok = c.next()) {
-      REQUIRE(c.record().key == values.size() + 1);
-      values.emplace_back(c.record().value);
-    }
-  }
-  return m;
-}
+using klite::test::Model;
+using klite::test::read_model;
 
 // One transaction of the workload, made before anything is armed.
 struct Txn {
