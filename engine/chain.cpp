@@ -109,6 +109,7 @@ void Reader::enter(std::uint32_t pgno) {
   p_ = p;
   ahead_ = nullptr;
   ahead_done_ = 0;
+  ahead_back_ = false;
   if (pgno != d_.tail) { // a bad link is reported when a scan follows it
     const std::uint32_t next = get_u32(p + dp::kNext);
     if (next >= 2 && next < pages_.meta().page_count)
@@ -339,7 +340,7 @@ bool Reader::do_next() {
   if (!valid_)
     return false;
   if (ensure(idx_ + 1)) {
-    if (ahead_) { // the hardware prefetcher stops at the page boundary
+    if (ahead_ && !ahead_back_) { // the hardware prefetcher stops at the page boundary
       const std::uint32_t upto =
           std::min(starts_[idx_ + 1].off + 128, pages_.page_size());
       for (; ahead_done_ < upto; ahead_done_ += 64)
@@ -391,8 +392,15 @@ bool Reader::do_next() {
 bool Reader::do_prev() {
   if (!valid_)
     return false;
-  if (idx_ > 0)
+  if (idx_ > 0) {
+    if (ahead_ && ahead_back_) { // the prev page, as far as this one is read
+      const std::uint32_t ps = pages_.page_size();
+      const std::uint32_t upto = std::min(ps - starts_[idx_ - 1].off + 128, ps);
+      for (; ahead_done_ < upto; ahead_done_ += 64)
+        __builtin_prefetch(ahead_ + ahead_done_);
+    }
     return load(idx_ - 1);
+  }
   const std::uint64_t want = rec_.key - 1;
   std::uint32_t pg = page_;
   // A page record `want` continues over, and its base timestamp, which
@@ -416,6 +424,14 @@ bool Reader::do_prev() {
     enter(prev);
     ensure(std::numeric_limits<std::size_t>::max() - 1); // parse them all
     if (!starts_.empty()) {
+      if (verify_) // the whole page in one batched pass, as do_next does
+        verify_page(0);
+      if (prev != d_.head) { // a backward scan reads that page next
+        const std::uint32_t before = get_u32(p_ + dp::kPrev);
+        ahead_ = before >= 2 && before < pages_.meta().page_count ? pages_.get(before) : nullptr;
+        ahead_done_ = 0;
+        ahead_back_ = true;
+      }
       if (page_first_key_ + starts_.size() - 1 != want)
         corrupt(prev, "last key " +
                           std::to_string(page_first_key_ + starts_.size() - 1) +

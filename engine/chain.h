@@ -107,8 +107,9 @@ private:
   const std::uint8_t* p_ = nullptr; // page_'s bytes (see page())
   // The next page of the chain, which a scan prefetches while it reads
   // this one, as far into it as it has come into this one; null if none.
-  const std::uint8_t* ahead_ = nullptr;
-  std::uint32_t ahead_done_ = 0; // bytes of ahead_ prefetched
+  const std::uint8_t* ahead_ = nullptr; // the page a scan reads next
+  std::uint32_t ahead_done_ = 0;         // bytes of ahead_ prefetched
+  bool ahead_back_ = false;              // ahead_ is the prev page
   // Pages a scan has stepped onto; after a few it is a long scan, and
   // asks for the page tables in bulk (Pages::prefault).
   std::uint32_t steps_ = 0;
