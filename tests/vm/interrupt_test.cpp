@@ -96,7 +96,13 @@ TEST_CASE("Interrupt: a loop that yields no row stops inside the VM") {
     stop.store(true);
     interrupter.join();
   }
-  check_interrupted(e);
+  // The place is that of the instruction the loop was at when it noticed,
+  // which depends on timing (under TSan it is often another one).
+  REQUIRE(e.has_value());
+  CHECK(e->code() == ErrorCode::Interrupted);
+  CHECK(e->line() == 1);
+  CHECK(std::string(e->what()) ==
+        "line 1, col " + std::to_string(e->column()) + ": interrupted");
   CHECK(keys(*db, "GET 2 BEFORE 3 FROM s") == V{1, 2});
 }
 
