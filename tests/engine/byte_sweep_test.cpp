@@ -29,11 +29,6 @@ namespace {
 
 using klite::ErrorCode;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 using Model = std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>;
 
 // Every stream's records, read forwards, checked against a backward read.
@@ -97,7 +92,7 @@ std::string make_file(const std::string& path, Model& prev, Model& last) {
   prev = read_all(engine);
   engine.append("many", "after the drop");
   last = read_all(engine);
-  return read_file(path);
+  return klite::test::read_file_bytes(path);
 }
 
 } // namespace
@@ -167,7 +162,7 @@ TEST_CASE("Corrupt files: data page fields the engine once read past (found by t
     w.append("s", "c");
     w.commit();
   }
-  const std::string pristine = read_file(base_path);
+  const std::string pristine = klite::test::read_file_bytes(base_path);
   const auto file = klite::inspect::File::from_bytes(pristine);
   std::vector<klite::inspect::Problem> problems;
   const auto streams = klite::inspect::streams(file, &problems);

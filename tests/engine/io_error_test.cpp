@@ -62,18 +62,13 @@ private:
   Op first_ = Op::Write;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 } // namespace
 
 TEST_CASE("I/O errors: the k-th file operation fails, once or from then on") {
   klite::test::TempDir dir(std::filesystem::exists("/dev/shm") ? "/dev/shm" : "");
   const std::string path = dir.file();
   klite::Engine::open(path); // made and synced before any fault
-  const std::string pristine = read_file(path);
+  const std::string pristine = klite::test::read_file_bytes(path);
 
   std::uint64_t runs = 0, injected = 0, errors = 0, refused = 0;
   for (const bool permanent : {false, true}) {

@@ -43,11 +43,6 @@ constexpr std::uint64_t kPage = 4096;
 
 struct Crash {}; // thrown by the hook where the power fails
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Page p of the file at `path` as it is now (shorter at the end of the
 // file, empty past it).
 std::string read_page(const std::string& path, std::uint64_t p) {
@@ -66,7 +61,7 @@ class PowerLoss final : public klite::os::FaultHook {
 public:
   PowerLoss(std::string path, std::uint64_t crash_at, bool syncs_only = false)
       : path_(std::move(path)), crash_at_(crash_at), syncs_only_(syncs_only),
-        durable_(read_file(path_)) {}
+        durable_(klite::test::read_file_bytes(path_)) {}
 
   int before(Op op, const std::string&) override {
     if (syncs_only_ && op != Op::Sync)
@@ -155,7 +150,7 @@ struct Rig {
 
   Rig() {
     klite::Engine::open(base); // Durability::Full; created and synced
-    pristine = read_file(base);
+    pristine = klite::test::read_file_bytes(base);
   }
 
   // The workload's file operations (or syncs) when nothing crashes.
