@@ -1,4 +1,4 @@
-// The klite file format, version 1. docs/FORMAT.md is the prose version of
+// The klite file format, version 2. docs/FORMAT.md is the prose version of
 // this header; keep the two in step, and bump kFormatVersion on any change.
 //
 // A file is an array of pages of `page_size` bytes (a power of two, 1024 to
@@ -12,7 +12,10 @@
 
 namespace klite::format {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
+// Version 1 is version 2 without commit range lists (its bytes 36..39 and
+// 48..51 of a meta page are 0): this build reads both, and writes 2.
+inline constexpr std::uint32_t kOldestReadableVersion = 1;
 inline constexpr std::uint8_t kMagic[8] = {'k', 'l', 'i', 't', 'e', 0, '\r', '\n'};
 inline constexpr std::uint32_t kMinPageSize = 1024;
 inline constexpr std::uint32_t kMaxPageSize = 32768;
@@ -29,27 +32,44 @@ enum PageType : std::uint8_t {
 
 // ---------------------------------------------------------------------------
 // Meta page (pages 0 and 1). Commit N writes page N % 2; open uses the valid
-// one with the larger txn id. Only the first meta::kSize bytes are used; the
-// rest of the page is zero.
+// one with the larger txn id whose commit is complete (below).
 //
 // OFFSET SIZE DESCRIPTION
 //      0    8 magic "klite\0\r\n"
-//      8    4 format version (1)
+//      8    4 format version (2)
 //     12    4 page size
 //     16    8 txn id of the commit that wrote this meta page
 //     24    4 page count: pages [0, count) are in use or on the free list
 //     28    4 catalog B+tree root (0: no streams)
 //     32    4 free-list directory root (0: nothing free)
-//     36    4 reserved, 0
+//     36    4 range count n: the commit range list's entries (0: the
+//               commit's pages were synced before this meta page was written)
 //     40    8 next stream id
-//     48    8 reserved, 0
+//     48    4 CRC32C of the range list, bytes [64, 64 + 16n) (0 when n = 0)
+//     52    4 reserved, 0
 //     56    4 reserved, 0
 //     60    4 CRC32C of bytes [0, 60)
+//     64 16n range list: every byte range the commit wrote to pages >= 2,
+//               so open can tell a commit whose one sync did not finish
+//               (FORMAT.md section 12). Bytes past it are unspecified.
+//
+// Range list entry:
+//      0    8 file offset of the range
+//      8    4 length in bytes (> 0)
+//     12    4 CRC32C of the range's bytes as the commit wrote them
 namespace meta {
 inline constexpr std::size_t kMagic = 0, kVersion = 8, kPageSize = 12,
                              kTxnId = 16, kPageCount = 24, kCatalogRoot = 28,
-                             kFreeRoot = 32, kNextStreamId = 40, kCrc = 60;
-inline constexpr std::size_t kSize = 64;
+                             kFreeRoot = 32, kRangeCount = 36,
+                             kNextStreamId = 40, kRangeListCrc = 48, kCrc = 60;
+inline constexpr std::size_t kSize = 64; // the fixed part; the list follows
+inline constexpr std::size_t kRangeSize = 16;
+inline constexpr std::size_t kRangeOffset = 0, kRangeLength = 8,
+                             kRangeCrc = 12;
+// The most entries a meta page of `page_size` bytes holds.
+constexpr std::size_t max_ranges(std::uint32_t page_size) {
+  return (page_size - kSize) / kRangeSize;
+}
 } // namespace meta
 
 // ---------------------------------------------------------------------------

@@ -68,6 +68,10 @@ constexpr std::uint64_t kMaxBody = kMaxValueSize + kMaxHeadersSize + 10;
 constexpr std::uint32_t kHdr = fmt::checked::kHeaderSize; // 32, also data pages
 constexpr int kMaxDepth = 64;
 
+bool readable_version(std::uint32_t v) {
+  return v >= fmt::kOldestReadableVersion && v <= fmt::kFormatVersion;
+}
+
 bool valid_page_size(std::uint32_t ps) {
   return ps >= fmt::kMinPageSize && ps <= fmt::kMaxPageSize &&
          (ps & (ps - 1)) == 0;
@@ -88,6 +92,13 @@ std::string hex32(std::uint32_t v) {
 }
 
 std::string num(std::uint64_t v) { return std::to_string(v); }
+
+// A stored CRC as the page dumps show it: "0x... (ok)", or the mismatch.
+std::string crc_check(std::uint32_t stored, std::uint32_t computed) {
+  return hex32(stored) +
+         (stored == computed ? " (ok)"
+                             : " (MISMATCH: computed " + hex32(computed) + ")");
+}
 
 bool valid_stream_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxStreamNameSize)
@@ -1201,6 +1212,8 @@ MetaSlot decode_meta(std::uint32_t slot, std::uint64_t offset,
   s.catalog_root = get_u32(m + fmt::meta::kCatalogRoot);
   s.free_root = get_u32(m + fmt::meta::kFreeRoot);
   s.next_stream_id = get_u64(m + fmt::meta::kNextStreamId);
+  s.range_count = get_u32(m + fmt::meta::kRangeCount);
+  s.range_list_crc = get_u32(m + fmt::meta::kRangeListCrc);
   s.stored_crc = get_u32(m + fmt::meta::kCrc);
   s.computed_crc = crc32c::value(m, fmt::meta::kCrc);
   s.crc_ok = s.stored_crc == s.computed_crc;
@@ -1209,7 +1222,7 @@ MetaSlot decode_meta(std::uint32_t slot, std::uint64_t offset,
   else if (!s.crc_ok)
     s.status = "checksum mismatch (stored " + hex32(s.stored_crc) +
                ", computed " + hex32(s.computed_crc) + ")";
-  else if (s.version != fmt::kFormatVersion)
+  else if (!readable_version(s.version))
     s.status = "format version " + num(s.version);
   else if (!valid_page_size(s.page_size))
     s.status = "page size " + num(s.page_size) +
@@ -1222,6 +1235,97 @@ MetaSlot decode_meta(std::uint32_t slot, std::uint64_t offset,
   if (s.valid)
     s.status = "valid";
   return s;
+}
+
+// The CRC32C of the n bytes at off, read in pieces: a damaged length must
+// not cost memory.
+bool crc_of(const File& f, std::uint64_t off, std::uint32_t n,
+            std::uint32_t& crc, std::string* why) {
+  constexpr std::uint32_t kPiece = 64 * 1024;
+  std::vector<std::uint8_t> buf(std::min(n, kPiece));
+  crc = 0;
+  while (n > 0) {
+    const std::uint32_t piece = std::min(n, kPiece);
+    if (!f.read_at(off, buf.data(), piece, why))
+      return false;
+    crc = crc32c::extend(crc, buf.data(), piece);
+    off += piece;
+    n -= piece;
+  }
+  return true;
+}
+
+// Decodes the commit range list of the valid slot `s` and judges its commit
+// as open does (FORMAT.md section 2, step 6). Every entry gets a status, so
+// that all can be shown; the verdict is the first failure in the order open
+// meets them. Reads at most a page for the list.
+void check_commit(const File& f, MetaSlot& s) {
+  const std::uint32_t n = s.range_count;
+  const std::uint32_t ps = s.page_size;
+  const std::uint64_t end = std::uint64_t{s.page_count} * ps;
+  auto fail = [&](std::string why) {
+    if (s.incomplete.empty())
+      s.incomplete = std::move(why);
+  };
+  if (n == 0) { // nothing listed: the pages were synced first
+    s.complete = true;
+    return;
+  }
+  if (n > fmt::meta::max_ranges(ps)) {
+    fail("range count " + num(n) + " exceeds the " +
+         num(fmt::meta::max_ranges(ps)) + " a " + num(ps) +
+         "-byte meta page holds");
+    return;
+  }
+  if (f.file_size() < end)
+    fail("the file is shorter than the commit's page count (" +
+         num(f.file_size()) + " bytes, " + num(s.page_count) + " pages need " +
+         num(end) + ")");
+  std::vector<std::uint8_t> list(std::size_t{n} * fmt::meta::kRangeSize);
+  std::string why;
+  if (!f.read_at(s.offset + fmt::meta::kSize, list.data(), list.size(), &why)) {
+    fail("the range list cannot be read: " + why);
+    return;
+  }
+  s.list_read = true;
+  s.computed_range_list_crc = crc32c::value(list.data(), list.size());
+  if (s.computed_range_list_crc != s.range_list_crc)
+    fail("the range list's CRC does not match (stored " +
+         hex32(s.range_list_crc) + ", computed " +
+         hex32(s.computed_range_list_crc) + ")");
+  // Entries are in file order, so the ranges read add up to at most the
+  // file, whatever a list with valid CRCs claims.
+  std::uint64_t from = 2 * std::uint64_t{ps};
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint8_t* e =
+        list.data() + std::size_t{i} * fmt::meta::kRangeSize;
+    CommitRange r;
+    r.offset = get_u64(e + fmt::meta::kRangeOffset);
+    r.length = get_u32(e + fmt::meta::kRangeLength);
+    r.stored_crc = get_u32(e + fmt::meta::kRangeCrc);
+    if (r.length == 0)
+      r.status = "has length 0";
+    else if (r.offset < 2 * std::uint64_t{ps} || r.offset > end ||
+             r.length > end - r.offset)
+      r.status = "lies outside pages [2, " + num(s.page_count) + ")";
+    else if (r.offset < from)
+      r.status = "starts before the end of the range before it";
+    else if (from = r.offset + r.length;
+             !(r.read = crc_of(f, r.offset, r.length, r.computed_crc, &why)))
+      r.status = "cannot be read: " + why;
+    else if (r.computed_crc != r.stored_crc)
+      r.status = "does not match its CRC (stored " + hex32(r.stored_crc) +
+                 ", computed " + hex32(r.computed_crc) + ")";
+    else
+      r.ok = true;
+    if (r.ok)
+      r.status = "ok";
+    else
+      fail("range " + num(i) + " (offset " + num(r.offset) + ", " +
+           num(r.length) + " bytes) " + r.status);
+    s.ranges.push_back(std::move(r));
+  }
+  s.complete = s.incomplete.empty();
 }
 
 } // namespace
@@ -1252,10 +1356,11 @@ void File::choose_meta() {
       ones.push_back(c);
   }
   for (const MetaSlot* c = &m0;;) {
-    if (c->magic && c->crc_ok && c->version != fmt::kFormatVersion)
+    if (c->magic && c->crc_ok && !readable_version(c->version))
       throw Error(ErrorCode::Unsupported,
                   path_ + ": unsupported format version " + num(c->version) +
-                      " (this build reads " + num(fmt::kFormatVersion) + ")");
+                      " (this build reads " + num(fmt::kOldestReadableVersion) +
+                      " to " + num(fmt::kFormatVersion) + ")");
     if (c == &m0) {
       if (ones.empty())
         break;
@@ -1273,6 +1378,10 @@ void File::choose_meta() {
     if (!metas_[1].found ||
         (c.valid && (!metas_[1].valid || c.txn_id > metas_[1].txn_id)))
       metas_[1] = c;
+
+  for (MetaSlot& m : metas_)
+    if (m.valid)
+      check_commit(*this, m);
 
   const MetaSlot& m1 = metas_[1];
   if (!m0.valid && !m1.valid) {
@@ -1294,27 +1403,37 @@ void File::choose_meta() {
       }
     return;
   }
-  current_ = m1.valid && (!m0.valid || m1.txn_id > m0.txn_id) ? 1 : 0;
+  // The newest valid meta page, unless its commit did not complete and the
+  // other one is valid (FORMAT.md section 2, steps 5 and 6).
+  const int newest = m1.valid && (!m0.valid || m1.txn_id > m0.txn_id) ? 1 : 0;
+  const bool fell_back = !metas_[newest].complete && metas_[1 - newest].valid;
+  current_ = fell_back ? 1 - newest : newest;
   const MetaSlot& cur = metas_[current_];
   const MetaSlot& other = metas_[1 - current_];
   const std::uint32_t c = static_cast<std::uint32_t>(current_);
   const std::uint32_t o = 1 - c;
   snap_ = cur;
   page_size_ = cur.page_size;
-  std::string head = "meta page " + num(c) + " (txn " + num(cur.txn_id) + ")";
-  if (other.valid) {
-    choice_ = head + " is current: both meta pages are valid and it has the "
-                     "larger txn id";
-    if (other.txn_id + 1 != cur.txn_id)
-      meta_problems_.push_back(
-          Problem{o,
-                  "meta page " + num(o) + " holds txn " + num(other.txn_id) +
-                      "; expected " + num(cur.txn_id - 1) +
-                      ", the commit before the current one",
-                  true});
+  auto name = [](const MetaSlot& m) {
+    return "meta page " + num(m.slot) + " (txn " + num(m.txn_id) + ")";
+  };
+  const std::string torn = " holds a commit that did not complete";
+  if (fell_back) {
+    choice_ = name(cur) + " is current: " + name(other) + torn + " (" +
+              other.incomplete + ")";
+    meta_problems_.push_back(Problem{
+        o,
+        name(other) + torn + " (" + other.incomplete +
+            "): a crash while a commit synced leaves this, and the next "
+            "commit overwrites that meta page; if no commit was interrupted, "
+            "its commit was lost",
+        true});
+  } else if (other.valid) {
+    choice_ = name(cur) + " is current: both meta pages are valid and it has "
+                          "the larger txn id";
   } else {
-    choice_ = head + " is current: meta page " + num(o) + " is not valid (" +
-              other.status + ")";
+    choice_ = name(cur) + " is current: meta page " + num(o) +
+              " is not valid (" + other.status + ")";
     meta_problems_.push_back(Problem{
         o,
         "meta page " + num(o) + " is not valid (" + other.status +
@@ -1322,9 +1441,27 @@ void File::choose_meta() {
             "commit rewrites it; if no commit was interrupted, its commit "
             "was lost",
         true});
+    if (!cur.complete)
+      meta_problems_.push_back(Problem{
+          c,
+          name(cur) + torn + " (" + cur.incomplete + "), and with meta page " +
+              num(o) +
+              " not valid there is none to fall back to: open uses it as it "
+              "is",
+          false});
   }
+  // The other meta page holds the commit next to the current one: the one
+  // before it, or after it when that one did not complete.
+  const std::uint64_t expected = fell_back ? cur.txn_id + 1 : cur.txn_id - 1;
+  if (other.valid && other.txn_id != expected)
+    meta_problems_.push_back(
+        Problem{o,
+                "meta page " + num(o) + " holds txn " + num(other.txn_id) +
+                    "; expected " + num(expected) + ", the commit " +
+                    (fell_back ? "after" : "before") + " the current one",
+                true});
 
-  // FORMAT.md section 2, step 6: the chosen meta page's fields.
+  // FORMAT.md section 2, step 7: the chosen meta page's fields.
   if (cur.page_count < 2)
     meta_problems_.push_back(Problem{c,
                                      "meta page " + num(c) + ": page count " +
@@ -1346,12 +1483,8 @@ std::uint64_t File::newest_txn_on_disk() const {
     return 0;
   for (std::uint32_t slot = 0; slot < 2; ++slot) {
     std::uint8_t buf[fmt::meta::kSize];
-    try {
-      if (!src_->read(std::uint64_t{slot} * page_size_, buf, sizeof buf))
-        continue;
-    } catch (const std::exception&) {
+    if (!read_at(std::uint64_t{slot} * page_size_, buf, sizeof buf))
       continue;
-    }
     MetaSlot m = decode_meta(slot, std::uint64_t{slot} * page_size_, buf);
     if (m.valid && m.page_size == page_size_)
       newest = std::max(newest, m.txn_id);
@@ -1359,25 +1492,37 @@ std::uint64_t File::newest_txn_on_disk() const {
   return newest;
 }
 
-bool File::read_page(std::uint32_t pgno, std::uint8_t* buf,
-                     std::string* why) const {
+bool File::read_at(std::uint64_t off, void* buf, std::size_t n,
+                   std::string* why) const {
   auto fail = [&](std::string w) {
     if (why)
       *why = std::move(w);
     return false;
   };
-  if (page_size_ == 0)
-    return fail("no valid page size");
-  if (pgno >= file_pages())
-    return fail("page " + num(pgno) + " is past the end of the file (" +
-                num(file_size_) + " bytes)");
+  if (off > file_size_ || n > file_size_ - off)
+    return fail("bytes [" + num(off) + ", " + num(off + n) +
+                ") are past the end of the file (" + num(file_size_) +
+                " bytes)");
   try {
-    if (!src_->read(std::uint64_t{pgno} * page_size_, buf, page_size_))
+    if (!src_->read(off, buf, n))
       return fail("short read (the file shrank?)");
   } catch (const std::exception& e) {
     return fail(e.what());
   }
   return true;
+}
+
+bool File::read_page(std::uint32_t pgno, std::uint8_t* buf,
+                     std::string* why) const {
+  if (page_size_ == 0 || pgno >= file_pages()) {
+    if (why)
+      *why = page_size_ == 0
+                 ? "no valid page size"
+                 : "page " + num(pgno) + " is past the end of the file (" +
+                       num(file_size_) + " bytes)";
+    return false;
+  }
+  return read_at(std::uint64_t{pgno} * page_size_, buf, page_size_, why);
 }
 
 // ---------------------------------------------------------------------------
@@ -1699,11 +1844,7 @@ void checked_header(PageDump& out, const std::uint8_t* p, std::uint32_t ps,
   out.header.push_back(field(c::kContentStart, 2, "content start",
                              get_u16(p + c::kContentStart)));
   out.header.push_back(field(6, 2, "reserved", get_u16(p + 6)));
-  out.header.push_back(text(
-      c::kCrc, 4, "crc",
-      hex32(stored) + (stored == computed
-                           ? " (ok)"
-                           : " (MISMATCH: computed " + hex32(computed) + ")")));
+  out.header.push_back(text(c::kCrc, 4, "crc", crc_check(stored, computed)));
   out.header.push_back(
       field(c::kPageNo, 4, "page number", get_u32(p + c::kPageNo)));
   out.header.push_back(field(c::kTxnId, 8, "txn id", get_u64(p + c::kTxnId)));
@@ -1891,8 +2032,7 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
           as_sv(p + body, static_cast<std::size_t>(h.body_len));
       std::uint32_t crc = crc32c::extend(
           record_crc_start(key, ts, p + off, h.size - 4), b.data(), b.size());
-      crc_text +=
-          crc == h.crc ? " (ok)" : " (MISMATCH: computed " + hex32(crc) + ")";
+      crc_text = crc_check(h.crc, crc);
       it.fields.push_back(text(body - 4, 4, "crc", crc_text));
       std::string_view value;
       std::vector<std::pair<std::string_view, std::string_view>> hs;
@@ -1993,6 +2133,8 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
   if (pgno < 2) {
     out.kind = "meta";
     MetaSlot m = decode_meta(pgno, std::uint64_t{pgno} * ps, p);
+    if (m.valid)
+      check_commit(f, m);
     out.header.push_back(
         text(0, 8, "magic",
              text::hex(as_sv(p, 8)) + (m.magic ? " (ok)" : " (BAD)")));
@@ -2002,18 +2144,39 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
     out.header.push_back(field(24, 4, "page count", m.page_count));
     out.header.push_back(field(28, 4, "catalog root", m.catalog_root));
     out.header.push_back(field(32, 4, "free-list root", m.free_root));
-    out.header.push_back(field(36, 4, "reserved", get_u32(p + 36)));
+    out.header.push_back(field(36, 4, "range count", m.range_count));
     out.header.push_back(field(40, 8, "next stream id", m.next_stream_id));
-    out.header.push_back(field(48, 8, "reserved", get_u64(p + 48)));
-    out.header.push_back(field(56, 4, "reserved", get_u32(p + 56)));
     out.header.push_back(text(
-        60, 4, "crc",
-        hex32(m.stored_crc) + (m.crc_ok ? " (ok)"
-                                        : " (MISMATCH: computed " +
-                                              hex32(m.computed_crc) + ")")));
+        48, 4, "range list crc",
+        m.list_read ? crc_check(m.range_list_crc, m.computed_range_list_crc)
+                    : hex32(m.range_list_crc)));
+    out.header.push_back(field(52, 4, "reserved", get_u32(p + 52)));
+    out.header.push_back(field(56, 4, "reserved", get_u32(p + 56)));
+    out.header.push_back(
+        text(60, 4, "crc", crc_check(m.stored_crc, m.computed_crc)));
+    for (std::size_t i = 0; i < m.ranges.size(); ++i) {
+      const CommitRange& r = m.ranges[i];
+      const auto at = static_cast<std::uint32_t>(fmt::meta::kSize +
+                                                 i * fmt::meta::kRangeSize);
+      Item it;
+      it.title = "range " + num(i);
+      it.fields.push_back(
+          field(at + fmt::meta::kRangeOffset, 8, "offset", r.offset));
+      it.fields.push_back(
+          field(at + fmt::meta::kRangeLength, 4, "length", r.length));
+      it.fields.push_back(
+          text(at + fmt::meta::kRangeCrc, 4, "crc",
+               r.read ? crc_check(r.stored_crc, r.computed_crc)
+                      : hex32(r.stored_crc) + " (" + r.status + ")"));
+      out.items.push_back(std::move(it));
+    }
     out.notes.push_back(
         "meta page " + num(pgno) + ": " + m.status +
         (f.current() == static_cast<int>(pgno) ? " (current)" : ""));
+    if (m.valid)
+      out.notes.push_back(m.complete
+                              ? "its commit is complete"
+                              : "its commit did not complete: " + m.incomplete);
     return out;
   }
   switch (p[0]) {
@@ -2040,7 +2203,8 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
   default:
     out.kind = "unknown (type " + num(p[0]) + ")";
     out.notes.push_back(p[0] == 0 ? "type 0: a page never written, or free"
-                                  : "not a page type of format version 1");
+                                  : "not a page type of format version " +
+                                        num(fmt::kFormatVersion));
   }
   return out;
 }

@@ -46,6 +46,18 @@ struct Problem {
   bool warning = false;
 };
 
+// One entry of a meta page's commit range list (FORMAT.md section 2).
+struct CommitRange {
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;
+  std::uint32_t stored_crc = 0;
+  bool read = false;              // it lies inside the commit's pages
+  std::uint32_t computed_crc = 0; // of its bytes in the file now, if read
+  bool ok = false;                // read, and the CRC matches
+  std::string status; // "ok", or what fails: "has length 0", "lies outside
+                      // pages [2, 13)", "does not match its CRC (...)"
+};
+
 // What one of the two meta page slots holds (FORMAT.md section 2).
 struct MetaSlot {
   std::uint32_t slot = 0;
@@ -64,6 +76,20 @@ struct MetaSlot {
   std::uint32_t computed_crc = 0;
   bool valid = false;
   std::string status; // "valid", or why the slot is not used
+
+  // The commit range list (format version 2). Decoded only for a valid slot
+  // whose count fits the page (so at most a page's worth is read); then
+  // list_read is true and computed_range_list_crc is set.
+  std::uint32_t range_count = 0;
+  std::uint32_t range_list_crc = 0;
+  bool list_read = false;
+  std::uint32_t computed_range_list_crc = 0;
+  std::vector<CommitRange> ranges;
+  // Whether the commit reached the file whole, judged as open judges it
+  // (FORMAT.md section 2, step 6); for a valid slot only. When it did not,
+  // `incomplete` says why in one line.
+  bool complete = false;
+  std::string incomplete;
 };
 
 class Source; // where the bytes come from (a file, or memory)
@@ -111,8 +137,15 @@ public:
 
   // The largest txn id of a valid meta page on disk now (read afresh), or
   // 0 if none is valid. A writer that has committed three times past
-  // txn_id() may have reused pages of this snapshot. Never throws.
+  // txn_id() may have reused pages of this snapshot. A commit that has not
+  // completed counts too: its writer may already have reused pages. Never
+  // throws.
   std::uint64_t newest_txn_on_disk() const;
+
+  // Reads n bytes at `off`. Returns false, with the reason in *why, if they
+  // are not wholly inside the file or the read fails. Never throws.
+  bool read_at(std::uint64_t off, void* buf, std::size_t n,
+               std::string* why = nullptr) const;
 
   // Reads page `pgno` (page_size() bytes) into buf. Returns false, with the
   // reason in *why, if the page is not wholly inside the file or the read

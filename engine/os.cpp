@@ -118,7 +118,7 @@ void File::write_rest(std::uint64_t off, const void* buf, std::size_t n) {
   }
 }
 
-void File::write_gather(std::uint64_t off, const std::vector<Span>& parts) {
+void File::write_gather(std::uint64_t off, std::span<const Span> parts) {
   check_fault(FaultHook::Op::Write, path_, "write");
   std::size_t total = 0;
   for (const Span& s : parts)

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,7 @@ public:
     const void* data;
     std::size_t size;
   };
-  void write_gather(std::uint64_t off, const std::vector<Span>& parts);
+  void write_gather(std::uint64_t off, std::span<const Span> parts);
   // Makes the file's data and size durable (fdatasync).
   void sync();
   // Grows the file to `size` bytes with allocated (never sparse) blocks.

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <span>
 
 namespace klite {
 
@@ -32,8 +33,25 @@ std::uint32_t meta_crc(const std::uint8_t* m) {
   return crc32c::value(m, fmt::meta::kCrc);
 }
 
-void encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps) {
+// A byte range a commit wrote, as its meta page lists it (format.h, meta).
+struct CommitRange {
+  std::uint64_t offset;
+  std::uint32_t length;
+  std::uint32_t crc;
+};
+
+// Fills `m` (room for meta::kSize + the list) and returns the bytes used.
+std::size_t encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps,
+                        std::span<const CommitRange> ranges) {
   std::memset(m, 0, fmt::meta::kSize);
+  std::uint8_t* list = m + fmt::meta::kSize;
+  for (const CommitRange& r : ranges) {
+    put_u64(list + fmt::meta::kRangeOffset, r.offset);
+    put_u32(list + fmt::meta::kRangeLength, r.length);
+    put_u32(list + fmt::meta::kRangeCrc, r.crc);
+    list += fmt::meta::kRangeSize;
+  }
+  const std::size_t list_size = ranges.size() * fmt::meta::kRangeSize;
   std::memcpy(m + fmt::meta::kMagic, fmt::kMagic, sizeof fmt::kMagic);
   put_u32(m + fmt::meta::kVersion, fmt::kFormatVersion);
   put_u32(m + fmt::meta::kPageSize, ps);
@@ -41,8 +59,12 @@ void encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps) {
   put_u32(m + fmt::meta::kPageCount, meta.page_count);
   put_u32(m + fmt::meta::kCatalogRoot, meta.catalog_root);
   put_u32(m + fmt::meta::kFreeRoot, meta.free_root);
+  put_u32(m + fmt::meta::kRangeCount, static_cast<std::uint32_t>(ranges.size()));
   put_u64(m + fmt::meta::kNextStreamId, meta.next_stream_id);
+  put_u32(m + fmt::meta::kRangeListCrc,
+          list_size ? crc32c::value(m + fmt::meta::kSize, list_size) : 0);
   put_u32(m + fmt::meta::kCrc, meta_crc(m));
+  return fmt::meta::kSize + list_size;
 }
 
 // What one candidate meta page holds, as far as it can be trusted.
@@ -51,7 +73,18 @@ struct MetaCandidate {
   bool crc_ok = false;
   std::uint32_t version = 0;
   std::uint32_t page_size = 0;
+  std::uint32_t range_count = 0;
+  std::uint32_t range_list_crc = 0;
   Meta meta;
+
+  bool readable_version() const {
+    return version >= fmt::kOldestReadableVersion &&
+           version <= fmt::kFormatVersion;
+  }
+  bool fields_in_range() const {
+    return meta.page_count >= 2 && meta.catalog_root < meta.page_count &&
+           meta.free_root < meta.page_count;
+  }
 };
 
 MetaCandidate decode_meta(const std::uint8_t* m) {
@@ -60,12 +93,56 @@ MetaCandidate decode_meta(const std::uint8_t* m) {
   c.crc_ok = get_u32(m + fmt::meta::kCrc) == meta_crc(m);
   c.version = get_u32(m + fmt::meta::kVersion);
   c.page_size = get_u32(m + fmt::meta::kPageSize);
+  c.range_count = get_u32(m + fmt::meta::kRangeCount);
+  c.range_list_crc = get_u32(m + fmt::meta::kRangeListCrc);
   c.meta.txn_id = get_u64(m + fmt::meta::kTxnId);
   c.meta.page_count = get_u32(m + fmt::meta::kPageCount);
   c.meta.catalog_root = get_u32(m + fmt::meta::kCatalogRoot);
   c.meta.free_root = get_u32(m + fmt::meta::kFreeRoot);
   c.meta.next_stream_id = get_u64(m + fmt::meta::kNextStreamId);
   return c;
+}
+
+// Whether the commit that wrote meta page `c` (at `meta_offset`) reached
+// the file whole: its range list (if any) holds, and every range it lists
+// reads back with its CRC (FORMAT.md section 12). A commit made with one
+// sync whose sync did not finish fails this; the other meta page then
+// holds the previous commit, which is intact.
+bool commit_complete(const os::File& file, std::uint64_t file_size,
+                     std::uint64_t meta_offset, const MetaCandidate& c) {
+  const std::uint32_t n = c.range_count;
+  if (n == 0)
+    return true;
+  const std::uint64_t end = std::uint64_t{c.meta.page_count} * c.page_size;
+  if (n > fmt::meta::max_ranges(c.page_size) || file_size < end)
+    return false;
+  std::vector<std::uint8_t> list(std::size_t{n} * fmt::meta::kRangeSize);
+  if (!file.read_at(meta_offset + fmt::meta::kSize, list.data(), list.size()) ||
+      crc32c::value(list.data(), list.size()) != c.range_list_crc)
+    return false;
+  std::vector<std::uint8_t> buf;
+  std::uint64_t from = 2 * std::uint64_t{c.page_size}; // ranges in file order
+  for (std::size_t i = 0; i < list.size(); i += fmt::meta::kRangeSize) {
+    const std::uint8_t* e = list.data() + i;
+    std::uint64_t off = get_u64(e + fmt::meta::kRangeOffset);
+    std::uint32_t len = get_u32(e + fmt::meta::kRangeLength);
+    if (len == 0 || off < from || off > end || len > end - off)
+      return false;
+    from = off + len;
+    std::uint32_t crc = 0;
+    while (len > 0) { // in pieces: a damaged length must not cost memory
+      const std::uint32_t piece = std::min<std::uint32_t>(len, 1 << 20);
+      buf.resize(piece);
+      if (!file.read_at(off, buf.data(), piece))
+        return false;
+      crc = crc32c::extend(crc, buf.data(), piece);
+      off += piece;
+      len -= piece;
+    }
+    if (crc != get_u32(e + fmt::meta::kRangeCrc))
+      return false;
+  }
+  return true;
 }
 
 std::uint32_t page_crc(const std::uint8_t* p, std::uint32_t ps) {
@@ -161,14 +238,15 @@ std::uint64_t Pager::now() {
 
 void Pager::create(const std::string& path) {
   const std::uint32_t ps = options_.page_size;
-  std::vector<std::uint8_t> pages(2 * std::size_t{ps}, 0);
+  const std::size_t size = 2 * std::size_t{ps};
+  const auto pages = std::make_unique<std::uint8_t[]>(size); // zeroed
   Meta m;
   m.page_count = 2;
   m.txn_id = 0;
-  encode_meta(pages.data(), m, ps);
+  encode_meta(pages.get(), m, ps, {});
   m.txn_id = 1;
-  encode_meta(pages.data() + ps, m, ps);
-  os::create_file(path, pages.data(), pages.size()); // lost race: theirs wins
+  encode_meta(pages.get() + ps, m, ps, {});
+  os::create_file(path, pages.get(), size); // lost race: theirs wins
 }
 
 void Pager::load_meta() {
@@ -198,32 +276,44 @@ void Pager::load_meta() {
       found.emplace_back(1, c);
   }
 
-  const MetaCandidate* best = nullptr;
   bool any_magic = false;
+  std::vector<std::pair<std::uint32_t, MetaCandidate>> valid;
   for (auto& [slot, c] : found) {
     any_magic |= c.magic;
     if (!c.magic || !c.crc_ok)
       continue;
-    if (c.version != fmt::kFormatVersion)
+    if (!c.readable_version())
       throw Error(ErrorCode::Unsupported,
                   path + ": unsupported format version " +
                       std::to_string(c.version) + " (this build reads " +
+                      std::to_string(fmt::kOldestReadableVersion) + " to " +
                       std::to_string(fmt::kFormatVersion) + ")");
-    if (!valid_page_size(c.page_size) || c.meta.txn_id % 2 != slot)
-      continue;
-    if (!best || c.meta.txn_id > best->meta.txn_id)
-      best = &c;
+    if (valid_page_size(c.page_size) && c.meta.txn_id % 2 == slot)
+      valid.emplace_back(slot, c);
   }
-  if (!best) {
+  if (valid.empty()) {
     if (!any_magic)
       throw not_klite("bad magic");
     throw_corrupt(path, 0, "no meta page with a valid checksum");
   }
-  page_size_ = best->page_size;
-  const Meta& m = best->meta;
-  std::uint32_t meta_page = static_cast<std::uint32_t>(m.txn_id % 2);
-  if (m.page_count < 2 || m.catalog_root >= m.page_count ||
-      m.free_root >= m.page_count)
+  // The newest valid meta page, unless its commit is incomplete: then the
+  // one before it, which that commit's protocol left intact.
+  std::sort(valid.begin(), valid.end(), [](const auto& a, const auto& b) {
+    return a.second.meta.txn_id > b.second.meta.txn_id;
+  });
+  const auto* best = &valid.front();
+  auto older = std::find_if(valid.begin(), valid.end(), [&](const auto& v) {
+    return v.first != best->first;
+  });
+  if (older != valid.end() &&
+      !commit_complete(*file_, size,
+                       std::uint64_t{best->first} * best->second.page_size,
+                       best->second))
+    best = &*older;
+  page_size_ = best->second.page_size;
+  const Meta& m = best->second.meta;
+  std::uint32_t meta_page = best->first;
+  if (!best->second.fields_in_range())
     throw_corrupt(path, meta_page, "meta page fields out of range");
   file_size_ = size;
   if (size < std::uint64_t{m.page_count} * page_size_)
@@ -244,7 +334,7 @@ void Pager::remap(std::uint64_t file_size) {
   map_ = std::move(map); // live snapshots keep the old mapping alive
 }
 
-void Pager::adopt_newer_commit() {
+void Pager::adopt_newer_commit(std::uint64_t file_size) {
   if (sync_failed_) // the failed commit's meta may be in the file: not ours
     return;
   std::shared_ptr<const os::Mapping> map;
@@ -264,9 +354,12 @@ void Pager::adopt_newer_commit() {
       continue;
     const MetaCandidate c = decode_meta(raw);
     const Meta& m = c.meta;
-    if (c.magic && c.crc_ok && c.version == fmt::kFormatVersion && c.page_size == page_size_ &&
-        m.txn_id % 2 == slot && m.txn_id > have && (!best || m.txn_id > best->txn_id) &&
-        m.page_count >= 2 && m.catalog_root < m.page_count && m.free_root < m.page_count)
+    // The other process wrote the pages before the meta page, so its
+    // commit is complete here unless a crash cut its sync short.
+    if (c.magic && c.crc_ok && c.readable_version() &&
+        c.page_size == page_size_ && m.txn_id % 2 == slot &&
+        (!best || m.txn_id > best->txn_id) && c.fields_in_range() &&
+        commit_complete(*file_, file_size, std::uint64_t{slot} * page_size_, c))
       best = m;
   }
   if (!best)
@@ -284,7 +377,7 @@ Pages Pager::acquire() {
   // included.
   std::uint64_t size = file_->size();
   if (size >= 2 * std::uint64_t{page_size_})
-    adopt_newer_commit();
+    adopt_newer_commit(size);
   Pages snap = [&] {
     std::lock_guard lock(mu_);
     auto it = std::find_if(readers_.begin(), readers_.end(), [&](auto& r) {
@@ -388,29 +481,56 @@ void Pager::grow(std::uint64_t needed) {
     remap(target);
 }
 
-void Pager::write_meta(const Meta& meta) {
-  std::uint8_t m[fmt::meta::kSize];
-  encode_meta(m, meta, page_size_);
-  file_->write_at((meta.txn_id % 2) * page_size_, m, sizeof m);
-}
-
 void Pager::commit(const Meta& meta, DirtyMap& dirty) {
   check_writable();
   grow(std::uint64_t{meta.page_count} * page_size_);
 
+  // The writes in file order: each run of consecutive fresh pages is one
+  // pwritev; each changed range of a committed data page one pwrite.
+  struct Write {
+    std::uint64_t off;
+    std::size_t first, count; // into `parts`
+    std::uint32_t bytes;
+  };
   std::vector<std::uint32_t> order;
   order.reserve(dirty.size());
   for (auto& [pgno, page] : dirty)
     order.push_back(pgno);
   std::sort(order.begin(), order.end());
-  // Runs of consecutive fresh pages go out in one pwritev each.
-  std::vector<os::File::Span> run;
-  std::uint64_t run_start = 0;
-  auto flush = [&] {
-    if (!run.empty())
-      file_->write_gather(run_start, run);
-    run.clear();
+  std::vector<os::File::Span> parts;
+  std::vector<Write> writes;
+  auto write = [&](std::uint64_t off, const std::uint8_t* p, std::uint32_t n,
+                   bool joins) {
+    if (joins && !writes.empty() &&
+        writes.back().off + writes.back().bytes == off) {
+      ++writes.back().count;
+      writes.back().bytes += n;
+    } else {
+      writes.push_back({off, parts.size(), 1, n});
+    }
+    parts.push_back({p, n});
   };
+
+  // Durability Full: a commit small enough lists what it wrote in the meta
+  // page and syncs once, after the meta page; a larger one syncs its pages
+  // before it writes the meta page, and again after (FORMAT.md section 12).
+  // The list leaves out what a later commit may still write: the free
+  // space and seal fields of a data page that stays its stream's tail.
+  const bool durable = options_.durability == Durability::Full;
+  std::vector<CommitRange> ranges;
+  std::uint64_t listed_bytes = 0;
+  auto list = [&](std::uint64_t off, const std::uint8_t* p, std::uint32_t n) {
+    if (!durable || listed_bytes > kMaxListedBytes)
+      return;
+    listed_bytes += n;
+    if (!ranges.empty() && ranges.back().offset + ranges.back().length == off)
+      ranges.back().length += n;
+    else
+      ranges.push_back({off, n, 0});
+    ranges.back().crc = crc32c::extend(ranges.back().crc, p, n);
+  };
+
+  bool last_fresh = false;
   for (std::uint32_t pgno : order) {
     DirtyPage& page = dirty.at(pgno);
     std::uint8_t* p = page.buf.get();
@@ -420,30 +540,64 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
       put_u64(p + fmt::checked::kTxnId, meta.txn_id);
       put_u32(p + fmt::checked::kCrc, page_crc(p, page_size_));
     }
-    if (page.fresh) {
-      if (run.empty() || run_start + run.size() * page_size_ != off) {
-        flush();
-        run_start = off;
+    if (!page.fresh) {
+      // In file order (seal fields are touched after the records before
+      // them), as the range list must be.
+      std::sort(page.ranges.begin(), page.ranges.end());
+      for (auto [lo, hi] : page.ranges) {
+        write(off + lo, p + lo, hi - lo, false);
+        list(off + lo, p + lo, hi - lo);
       }
-      run.push_back({p, page_size_});
     } else {
-      flush();
-      for (auto [lo, hi] : page.ranges)
-        file_->write_at(off + lo, p + lo, hi - lo);
+      write(off, p, page_size_, last_fresh);
+      namespace dp = fmt::data;
+      if (page.checked || get_u16(p + dp::kEnd) != 0) { // final
+        list(off, p, page_size_);
+      } else { // an unsealed data page: its stream's tail
+        list(off, p, dp::kEnd);
+        list(off + dp::kReserved2, p + dp::kReserved2, dp::kNext - dp::kReserved2);
+        const std::uint32_t used = std::max<std::uint32_t>(page.used, dp::kHeaderSize);
+        list(off + dp::kFirstKey, p + dp::kFirstKey, used - dp::kFirstKey);
+      }
     }
+    last_fresh = page.fresh;
   }
-  flush();
-  bool durable = options_.durability == Durability::Full;
+  const bool listed = durable && listed_bytes <= kMaxListedBytes &&
+                      ranges.size() <= fmt::meta::max_ranges(page_size_);
+  if (!listed)
+    ranges.clear();
+
+  const auto m = std::make_unique_for_overwrite<std::uint8_t[]>(
+      fmt::meta::kSize + ranges.size() * fmt::meta::kRangeSize);
+  const std::size_t meta_size = encode_meta(m.get(), meta, page_size_, ranges);
+  // Once a sync fails, what reached the disk is unknown: sync_failed_.
+  auto sync = [&] {
+    try {
+      file_->sync();
+    } catch (const Error&) {
+      sync_failed_ = true;
+      throw;
+    }
+  };
+  // One sync is enough only if the commit before this one is durable:
+  // should this one tear, open falls back to it. True after our own
+  // commits; not for a commit found on open or made by another process.
+  if (listed && durable_txn_ + 1 != meta.txn_id)
+    sync();
+  for (const Write& w : writes)
+    file_->write_gather(w.off, std::span(parts).subspan(w.first, w.count));
+  if (durable && !listed)
+    sync();
   try {
-    if (durable)
-      file_->sync();
-    write_meta(meta);
-    if (durable)
-      file_->sync();
+    file_->write_at((meta.txn_id % 2) * page_size_, m.get(), meta_size);
   } catch (const Error&) {
-    sync_failed_ = true; // the meta page may or may not be on disk
+    sync_failed_ = true; // part of the meta page may be in the file
     throw;
   }
+  if (durable)
+    sync();
+  if (durable)
+    durable_txn_ = meta.txn_id;
   std::lock_guard lock(mu_);
   current_ = meta;
 }
@@ -512,7 +666,11 @@ std::uint8_t* Writer::modify_in_place(std::uint32_t pgno) {
 
 void Writer::touch(std::uint32_t pgno, std::uint32_t lo, std::uint32_t hi) {
   DirtyPage& page = dirty_.at(pgno);
-  if (page.fresh || lo == hi)
+  if (page.fresh) { // written whole
+    page.used = std::max(page.used, hi);
+    return;
+  }
+  if (lo == hi)
     return;
   if (!page.ranges.empty() && page.ranges.back().second == lo)
     page.ranges.back().second = hi;

@@ -5,9 +5,13 @@
 //  1. A page reachable from a committed meta page is never written again,
 //     except the unused tail of a stream's tail data page and its (seal)
 //     header fields, which no committed state reads (format.h, data page).
-//  2. Commit N writes every dirty page, syncs, then writes meta page N % 2
-//     and syncs. Open uses the newest meta page whose checksum holds, so a
-//     crash at any point leaves the last commit whose meta page is durable.
+//  2. Commit N writes every dirty page and meta page N % 2, then syncs
+//     once; the meta page lists the byte ranges written, with CRCs. Open
+//     uses the newest meta page whose checksum holds and whose ranges read
+//     back whole, else the other one, so a crash at any point leaves the
+//     last durable commit. This needs commit N - 1 durable before commit
+//     N writes anything. A commit too big to list syncs its pages before
+//     it writes the meta page, and again after (FORMAT.md section 12).
 //  3. A page freed by commit T is reused only by a write transaction W with
 //     T <= W - 2 (so the other meta page stays usable) and T <= the snapshot
 //     of every live reader.
@@ -45,6 +49,8 @@ struct DirtyPage {
   bool checked = false; // B+tree or free-list page: CRC set at commit
   // For a committed data page changed in place: the byte ranges to write.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
+  // For a fresh data page: one past the last byte touch() was told of.
+  std::uint32_t used = 0;
 };
 using DirtyMap = std::unordered_map<std::uint32_t, DirtyPage>;
 
@@ -138,15 +144,21 @@ private:
   // pages, read through the shared mapping (the page cache is unified).
   // The write lock and reader table that make concurrent writers and long
   // readers in other processes safe are not here yet (issue 8).
-  void adopt_newer_commit();
+  void adopt_newer_commit(std::uint64_t file_size);
   void grow(std::uint64_t needed);
-  void write_meta(const Meta& meta);
 
   Options options_;
   std::unique_ptr<os::File> file_;
   std::uint32_t page_size_ = 0;
   std::uint64_t file_size_ = 0;
   std::atomic<bool> sync_failed_{false};
+  // The newest commit known durable (Durability::Full): this Pager synced
+  // it. 0 until the first commit.
+  std::uint64_t durable_txn_ = 0;
+  // The most bytes a commit lists in its meta page (so syncs once): open
+  // re-reads them, and a larger commit's second sync costs little beside
+  // its writes.
+  static constexpr std::uint64_t kMaxListedBytes = std::uint64_t{4} << 20;
 
   mutable std::mutex mu_; // guards the fields below
   Meta current_;
@@ -185,7 +197,9 @@ public:
   // otherwise a new page (the old one is freed). Updates `pgno`.
   std::uint8_t* cow(std::uint32_t& pgno);
   // The committed data page `pgno`, writable in place: only the byte ranges
-  // passed to touch() reach the file.
+  // passed to touch() reach the file. A fresh data page is written whole,
+  // but its writes past its header must be passed to touch() too: the
+  // commit's range list needs where the page's records end.
   std::uint8_t* modify_in_place(std::uint32_t pgno);
   void touch(std::uint32_t pgno, std::uint32_t lo, std::uint32_t hi);
   // `pgno` is no longer reachable from this transaction's state.

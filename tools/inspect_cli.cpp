@@ -31,7 +31,8 @@ structure is decoded from the raw bytes.
 commands:
   header          the file header: page size, the meta page in use and why,
                   page count, roots
-  meta            both meta pages, field by field, and which one is current
+  meta            both meta pages, field by field, with each commit's range
+                  list and whether it completed, and which one is current
   streams         the catalog: one line per stream
   stream NAME     one stream's descriptor, decoded
   page N          the decoded fields of page N for its type, then a hex dump
@@ -87,6 +88,16 @@ std::string ratio(double a, double b) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4f", a / b);
   return buf;
+}
+
+std::string hex32(std::uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08" PRIx32, v);
+  return b;
+}
+
+std::string crc_pair(std::uint32_t stored, std::uint32_t computed) {
+  return hex32(stored) + " (computed " + hex32(computed) + ")";
 }
 
 std::string pad(std::string s, std::size_t width) {
@@ -317,7 +328,31 @@ struct Cli {
               .field("free_root", m.free_root)
               .field("next_stream_id", m.next_stream_id)
               .field("stored_crc", m.stored_crc)
-              .field("computed_crc", m.computed_crc);
+              .field("computed_crc", m.computed_crc)
+              .field("range_count", m.range_count)
+              .field("range_list_crc", m.range_list_crc);
+          if (m.list_read)
+            j.field("computed_range_list_crc", m.computed_range_list_crc);
+          if (!m.ranges.empty()) {
+            j.key("ranges").begin_array();
+            for (const CommitRange& r : m.ranges) {
+              j.begin_object()
+                  .field("offset", r.offset)
+                  .field("length", r.length)
+                  .field("page", r.offset / m.page_size)
+                  .field("page_offset", r.offset % m.page_size)
+                  .field("stored_crc", r.stored_crc);
+              if (r.read)
+                j.field("computed_crc", r.computed_crc);
+              j.field("ok", r.ok).field("status", r.status).end_object();
+            }
+            j.end_array();
+          }
+          if (m.valid) {
+            j.field("complete", m.complete);
+            if (!m.complete)
+              j.field("incomplete", m.incomplete);
+          }
         }
         j.end_object();
       }
@@ -338,7 +373,7 @@ struct Cli {
           << (f.current() == s ? ", current" : "") << '\n';
       if (!m.found)
         continue;
-      auto line = [&](const char* k, const std::string& v) {
+      auto line = [&](const std::string& k, const std::string& v) {
         out << "  " << pad(k, 16) << v << '\n';
       };
       line("magic", m.magic ? "ok" : "BAD");
@@ -349,11 +384,25 @@ struct Cli {
       line("catalog root", num(m.catalog_root));
       line("free-list root", num(m.free_root));
       line("next stream id", num(m.next_stream_id));
-      char crc[64];
-      std::snprintf(crc, sizeof crc,
-                    "0x%08" PRIx32 " (computed 0x%08" PRIx32 ")", m.stored_crc,
-                    m.computed_crc);
-      line("crc", crc);
+      line("crc", crc_pair(m.stored_crc, m.computed_crc));
+      line("range count", num(m.range_count));
+      if (m.range_count > 0)
+        line("range list crc",
+             m.list_read ? crc_pair(m.range_list_crc, m.computed_range_list_crc)
+                         : hex32(m.range_list_crc));
+      for (std::size_t i = 0; i < m.ranges.size(); ++i) {
+        const CommitRange& r = m.ranges[i];
+        line("range " + num(i),
+             "offset " + num(r.offset) + " (page " +
+                 num(r.offset / m.page_size) + " + " +
+                 num(r.offset % m.page_size) + "), " + num(r.length) +
+                 " bytes" +
+                 (r.ok ? ", crc " + hex32(r.stored_crc) + ": ok"
+                       : ": " + r.status));
+      }
+      if (m.valid)
+        line("commit",
+             m.complete ? "complete" : "did not complete: " + m.incomplete);
     }
     out << f.choice() << '\n';
     for (const Problem& p : f.meta_problems())

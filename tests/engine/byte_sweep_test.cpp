@@ -161,12 +161,16 @@ TEST_CASE("Corrupt files: data page fields the engine once read past (found by t
     w.append("s", std::string(2500, 'b')); // starts on the head page, spans two more
     w.append("s", "c");
     w.commit();
+    // A later commit elsewhere: damage to the newest commit's own pages
+    // makes open fall back to the commit before it (FORMAT.md section 2).
+    engine.append("t", "later");
   }
   const std::string pristine = klite::test::read_file_bytes(base_path);
   const auto file = klite::inspect::File::from_bytes(pristine);
   std::vector<klite::inspect::Problem> problems;
   const auto streams = klite::inspect::streams(file, &problems);
-  REQUIRE(streams.size() == 1);
+  REQUIRE(streams.size() == 2);
+  REQUIRE(streams[0].name == "s");
   const std::uint32_t head = streams[0].d.head;
   const auto at = [](std::uint32_t page, std::size_t off) { return std::size_t{page} * 1024 + off; };
   const auto u32 = [&](std::size_t off) {

@@ -26,18 +26,29 @@ struct HookScope {
 
 // A random workload: transactions of appends to one or two of three
 // streams (values up to three pages, so records span pages), now and then
-// creating or dropping a fourth. `committed` is the state after the last
-// commit that returned; while a transaction runs, `in_flight` is the state
-// it would commit (and stays so if it throws).
+// creating or dropping a fourth. With `wide` > 0, one transaction in eight
+// instead appends a record to each of `wide` streams: with enough of them
+// (300 at 4 KiB pages) the commit writes too many byte ranges for its meta
+// page to list, so it syncs twice (FORMAT.md section 12). `committed` is
+// the state after the last commit that returned; while a transaction runs,
+// `in_flight` is the state it would commit (and stays so if it throws).
 struct Workload {
-  explicit Workload(std::uint64_t seed) : rng(seed) {}
+  explicit Workload(std::uint64_t seed, int wide = 0) : rng(seed), wide(wide) {}
 
   void step(Engine& engine) {
     Model next = committed;
     in_flight = committed;
     auto w = engine.write();
     const auto kind = rng.next() % 8;
-    if (kind == 0) {
+    if (kind == 1 && wide > 0) {
+      ++wide_txns;
+      for (int s = 0; s < wide; ++s) {
+        const std::string name = "w" + std::to_string(s);
+        std::string value = name + ":" + std::to_string(next[name].size() + 1);
+        w.append(name, value);
+        next[name].push_back(value);
+      }
+    } else if (kind == 0) {
       if (next.count("d")) {
         w.drop_stream("d");
         next.erase("d");
@@ -71,6 +82,8 @@ struct Workload {
   }
 
   Rng rng;
+  int wide;
+  int wide_txns = 0; // wide transactions begun
   Model committed, in_flight;
 };
 

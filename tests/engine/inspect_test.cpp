@@ -7,8 +7,9 @@
 // find the damage by structure; each case checks that check() names the
 // problem and its page. The command line is run in process (run_cli) and, a
 // little, as the built binary (exit codes). Golden files under tests/golden/
-// hold the header and meta output of a deterministic file; rewrite them with
-// KLITE_UPDATE_GOLDEN=1.
+// hold the header and meta output of a deterministic file, and the meta
+// output of one whose commits list their ranges, whole and with its last
+// commit torn; rewrite them with KLITE_UPDATE_GOLDEN=1.
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
@@ -86,9 +87,33 @@ struct Image {
     wr32(bytes, at(slot, fmt::meta::kCrc),
          klite::crc32c::value(bytes.data() + at(slot), fmt::meta::kCrc));
   }
+  // After a change to a commit range list: its CRC, then the meta page's.
+  void fix_range_list_crc(std::uint32_t slot) {
+    const std::size_t n = rd32(bytes, at(slot, fmt::meta::kRangeCount));
+    wr32(bytes, at(slot, fmt::meta::kRangeListCrc),
+         klite::crc32c::value(bytes.data() + at(slot, fmt::meta::kSize),
+                              n * fmt::meta::kRangeSize));
+    fix_meta_crc(slot);
+  }
+  // Rewrites where entry i of meta page `slot`'s range list points, with
+  // both CRCs fixed, so only the entry itself is wrong.
+  void set_range(std::uint32_t slot, std::size_t i, std::uint64_t off,
+                 std::uint32_t len) {
+    const std::size_t e =
+        at(slot, fmt::meta::kSize + i * fmt::meta::kRangeSize);
+    wr64(bytes, e + fmt::meta::kRangeOffset, off);
+    wr32(bytes, e + fmt::meta::kRangeLength, len);
+    fix_range_list_crc(slot);
+  }
   ins::File file() const { return ins::File::from_bytes(bytes, "image"); }
   ins::Report check() const { return ins::check(file()); }
 };
+
+std::string hex32(std::uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08x", static_cast<unsigned>(v));
+  return b;
+}
 
 std::string describe(const ins::Report& r) {
   std::string s;
@@ -192,6 +217,33 @@ Expected build_rich(const std::string& path, std::uint32_t ps) {
     w.commit();
   }
   return want;
+}
+
+// A small file of 1 KiB pages written with Durability::Full, so every
+// commit lists its ranges in its meta page: `commits` commits of one record
+// each to stream "s" (a new data page from the third on).
+void build_listed(const std::string& path, int commits) {
+  FakeClock clock;
+  clock.set(1'795'600'800'000'000);
+  Options o = options(1024, clock);
+  o.durability = klite::Durability::Full;
+  Engine e = Engine::open(path, o);
+  for (int i = 0; i < commits; ++i) {
+    clock.set(clock() + 1000);
+    e.append("s", value_of(static_cast<std::uint64_t>(i), 400));
+  }
+}
+
+// The records of every stream, as the engine opened read-only sees them.
+std::uint64_t engine_records(const std::string& path) {
+  Options o;
+  o.read_only = true;
+  o.create_if_missing = false;
+  Engine e = Engine::open(path, o);
+  std::uint64_t n = 0;
+  for (const klite::StreamInfo& si : e.streams())
+    n += si.records;
+  return n;
 }
 
 // The rich file of a page size, built once per process.
@@ -448,15 +500,19 @@ TEST_CASE("Inspect: files that cannot be opened") {
   klite::test::write_file_bytes(dir.file("text"), std::string(10000, 'z'));
   CHECK(code_of(dir.file("text")) == ErrorCode::NotKlite);
 
-  // A meta page with a valid checksum and version 2.
-  Engine::open(dir.file("v2"));
-  Image im{klite::test::read_file_bytes(dir.file("v2")), 4096};
-  wr32(im.bytes, im.at(1, fmt::meta::kVersion), 2);
+  // A meta page with a valid checksum and version 3.
+  Engine::open(dir.file("v3"));
+  Image im{klite::test::read_file_bytes(dir.file("v3")), 4096};
+  wr32(im.bytes, im.at(1, fmt::meta::kVersion), 3);
   im.fix_meta_crc(1);
-  klite::test::write_file_bytes(dir.file("v2"), im.bytes);
-  CHECK(code_of(dir.file("v2")) == ErrorCode::Unsupported);
+  klite::test::write_file_bytes(dir.file("v3"), im.bytes);
+  CHECK(code_of(dir.file("v3")) == ErrorCode::Unsupported);
+  const std::string v3 =
+      dir.file("v3") +
+      ": unsupported format version 3 (this build reads 1 to 2)";
+  CHECK_THROWS_WITH_AS(ins::File{dir.file("v3")}, v3.c_str(), klite::Error);
 
-  for (const char* name : {"missing", "empty", "text", "v2"}) {
+  for (const char* name : {"missing", "empty", "text", "v3"}) {
     CAPTURE(name);
     CliResult c = cli({dir.file(name), "check"});
     CHECK(c.code == ins::kExitCannot);
@@ -517,6 +573,253 @@ TEST_CASE("Inspect: damaged meta pages") {
     CHECK_PROBLEM(r, n, "neither reachable nor free");
     CHECK(r.unreachable_pages == 1);
   }
+}
+
+TEST_CASE("Inspect: commit range lists") {
+  TempDir dir;
+  build_listed(dir.file(), 4);
+  Image im{klite::test::read_file_bytes(dir.file()), 1024};
+  ins::File f0 = im.file();
+  const auto cur = static_cast<std::uint32_t>(f0.current());
+  const std::uint32_t old = 1 - cur;
+  const ins::MetaSlot newest = f0.meta(static_cast<int>(cur));
+  const std::uint64_t txn = f0.txn_id();
+  const std::uint64_t records = engine_records(dir.file());
+  REQUIRE(records == 4);
+  REQUIRE(newest.range_count >= 2);
+  REQUIRE(newest.ranges.size() == newest.range_count);
+  const ins::CommitRange first = newest.ranges[0];
+  // Writes the image, and checks that inspect and the engine read the
+  // commit before the newest one, with a warning about the newest.
+  auto expect_fallback = [&](const std::string& reason) {
+    klite::test::write_file_bytes(dir.file(), im.bytes);
+    ins::File f(dir.file());
+    CHECK(f.current() == static_cast<int>(old));
+    CHECK(f.txn_id() == txn - 1);
+    CHECK_FALSE(f.meta(static_cast<int>(cur)).complete);
+    CHECK(f.meta(static_cast<int>(cur)).incomplete == reason);
+    const std::string torn =
+        "meta page " + std::to_string(cur) + " (txn " + std::to_string(txn) +
+        ") holds a commit that did not complete (" + reason + ")";
+    CHECK(f.choice() == "meta page " + std::to_string(old) + " (txn " +
+                            std::to_string(txn - 1) + ") is current: " + torn);
+    ins::Report r = ins::check(f);
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.warnings == 1);
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].warning);
+    CHECK(r.problems[0].page == cur);
+    CHECK(r.problems[0].message ==
+          torn + ": a crash while a commit synced leaves this, and the next "
+                 "commit overwrites that meta page; if no commit was "
+                 "interrupted, its commit was lost");
+    CHECK(r.records == records - 1);
+    CHECK(engine_records(dir.file()) == records - 1);
+    CliResult c = cli({dir.file(), "check"});
+    CHECK(c.code == ins::kExitOk);
+    CHECK(
+        contains(c.out, "warning: page " + std::to_string(cur) + ": " + torn));
+  };
+
+  SUBCASE("a complete commit: every range verified") {
+    for (int slot : {0, 1}) {
+      const ins::MetaSlot& m = f0.meta(slot);
+      CAPTURE(slot);
+      CHECK(m.version == fmt::kFormatVersion);
+      CHECK(m.complete);
+      CHECK(m.incomplete.empty());
+      CHECK(m.list_read);
+      CHECK(m.computed_range_list_crc == m.range_list_crc);
+      REQUIRE(m.ranges.size() == m.range_count);
+      for (const ins::CommitRange& r : m.ranges) {
+        CHECK(r.ok);
+        CHECK(r.read);
+        CHECK(r.status == "ok");
+        CHECK(r.computed_crc == r.stored_crc);
+        CHECK(r.offset >= 2 * 1024);
+        CHECK(r.offset + r.length <= std::uint64_t{m.page_count} * 1024);
+      }
+    }
+    CHECK(contains(f0.choice(), "both meta pages are valid"));
+    ins::Report r = ins::check(f0);
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.problems.empty());
+    CliResult c = cli({dir.file(), "meta"});
+    CHECK(c.code == ins::kExitOk);
+    CHECK(contains(c.out, "  range count     " +
+                              std::to_string(newest.range_count) + "\n"));
+    CHECK(contains(c.out, "  range 0         offset " +
+                              std::to_string(first.offset) + " (page " +
+                              std::to_string(first.offset / 1024) + " + " +
+                              std::to_string(first.offset % 1024) + "), " +
+                              std::to_string(first.length) + " bytes, crc " +
+                              hex32(first.stored_crc) + ": ok\n"));
+    CHECK(contains(c.out, "  commit          complete\n"));
+    ins::PageDump d = ins::dump_page(f0, cur);
+    CHECK(d.items.size() == newest.range_count);
+    CHECK(std::count(d.notes.begin(), d.notes.end(),
+                     "its commit is complete") == 1);
+  }
+  SUBCASE("a flipped byte in a listed range: the commit before it") {
+    const std::uint64_t at = first.offset + first.length - 1;
+    im.bytes[at] = static_cast<char>(im.bytes[at] ^ 0x40);
+    const std::uint32_t computed =
+        klite::crc32c::value(im.bytes.data() + first.offset, first.length);
+    expect_fallback("range 0 (offset " + std::to_string(first.offset) + ", " +
+                    std::to_string(first.length) +
+                    " bytes) does not match its CRC (stored " +
+                    hex32(first.stored_crc) + ", computed " + hex32(computed) +
+                    ")");
+    ins::File f(dir.file());
+    const ins::CommitRange& r = f.meta(static_cast<int>(cur)).ranges[0];
+    CHECK_FALSE(r.ok);
+    CHECK(r.read);
+    CHECK(r.computed_crc == computed);
+    CliResult c = cli({dir.file(), "meta"});
+    CHECK(contains(c.out, "  commit          did not complete: range 0 "));
+  }
+  SUBCASE("a damaged range list") {
+    const std::size_t e = im.at(cur, fmt::meta::kSize + fmt::meta::kRangeCrc);
+    im.bytes[e] = static_cast<char>(im.bytes[e] ^ 1);
+    const std::uint32_t computed =
+        klite::crc32c::value(im.bytes.data() + im.at(cur, fmt::meta::kSize),
+                             newest.range_count * fmt::meta::kRangeSize);
+    expect_fallback("the range list's CRC does not match (stored " +
+                    hex32(newest.range_list_crc) + ", computed " +
+                    hex32(computed) + ")");
+  }
+  SUBCASE("a range into the meta pages") {
+    im.set_range(cur, 1, 1024, 64);
+    expect_fallback("range 1 (offset 1024, 64 bytes) lies outside pages [2, " +
+                    std::to_string(newest.page_count) + ")");
+  }
+  SUBCASE("a range past the page count") {
+    const std::uint64_t end = std::uint64_t{newest.page_count} * 1024;
+    im.set_range(cur, 0, end - 10, 11);
+    expect_fallback("range 0 (offset " + std::to_string(end - 10) +
+                    ", 11 bytes) lies outside pages [2, " +
+                    std::to_string(newest.page_count) + ")");
+  }
+  SUBCASE("a range of length 0") {
+    im.set_range(cur, 0, first.offset, 0);
+    expect_fallback("range 0 (offset " + std::to_string(first.offset) +
+                    ", 0 bytes) has length 0");
+  }
+  SUBCASE("more ranges than the meta page holds") {
+    wr32(im.bytes, im.at(cur, fmt::meta::kRangeCount), 61);
+    im.fix_meta_crc(cur);
+    expect_fallback("range count 61 exceeds the 60 a 1024-byte meta page "
+                    "holds");
+  }
+  SUBCASE("the file is shorter than the commit's page count") {
+    const std::uint64_t need = std::uint64_t{newest.page_count} * 1024;
+    REQUIRE(f0.meta(static_cast<int>(old)).page_count < newest.page_count);
+    im.bytes.resize(need - 1);
+    expect_fallback("the file is shorter than the commit's page count (" +
+                    std::to_string(need - 1) + " bytes, " +
+                    std::to_string(newest.page_count) + " pages need " +
+                    std::to_string(need) + ")");
+  }
+  SUBCASE("an incomplete commit and no other meta page") {
+    const std::uint64_t at = first.offset;
+    im.bytes[at] = static_cast<char>(im.bytes[at] ^ 0x40);
+    im.flip(old, fmt::meta::kTxnId);
+    ins::File f = im.file();
+    CHECK(f.current() == static_cast<int>(cur)); // as open: the newest
+    ins::Report r = ins::check(f);
+    INFO(describe(r));
+    CHECK_PROBLEM(r, cur,
+                  "holds a commit that did not complete (range 0 (offset " +
+                      std::to_string(first.offset) + ", " +
+                      std::to_string(first.length) +
+                      " bytes) does not match its CRC");
+    CHECK_PROBLEM(r, cur,
+                  "), and with meta page " + std::to_string(old) +
+                      " not valid there is none to fall back to: open uses "
+                      "it as it is");
+  }
+  SUBCASE("the other meta page is not the commit after the fallback") {
+    im.set_range(cur, 0, first.offset, 0);
+    wr64(im.bytes, im.at(cur, fmt::meta::kTxnId), txn + 2);
+    im.fix_meta_crc(cur);
+    ins::File f = im.file();
+    CHECK(f.current() == static_cast<int>(old));
+    ins::Report r = ins::check(f);
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.warnings == 2);
+    CHECK(std::any_of(r.problems.begin(), r.problems.end(), [&](auto& p) {
+      return p.warning && p.message == "meta page " + std::to_string(cur) +
+                                           " holds txn " +
+                                           std::to_string(txn + 2) +
+                                           "; expected " + std::to_string(txn) +
+                                           ", the commit after the current one";
+    }));
+  }
+}
+
+TEST_CASE("Inspect: the meta page choice agrees with the engine's") {
+  // Random bytes changed in a file whose commits list their ranges: when
+  // check calls the result clean, the engine must open it and read the same
+  // records (whichever commit both chose).
+  TempDir dir;
+  build_listed(dir.file(), 6);
+  const Image base{klite::test::read_file_bytes(dir.file()), 1024};
+  klite::test::Rng rng(7);
+  const std::uint64_t txn = base.file().txn_id();
+  const std::size_t span = base.at(base.file().page_count());
+  int fell_back = 0, clean = 0;
+  for (int iter = 0; iter < 150; ++iter) {
+    CAPTURE(iter);
+    Image im = base;
+    const std::size_t off = static_cast<std::size_t>(rng.range(0, span - 1));
+    im.bytes[off] = static_cast<char>(rng.next());
+    klite::test::write_file_bytes(dir.file(), im.bytes);
+    ins::File f(dir.file());
+    ins::Report r = ins::check(f);
+    fell_back += f.has_snapshot() && f.txn_id() < txn;
+    if (!r.clean())
+      continue;
+    ++clean;
+    INFO(describe(r));
+    CHECK(engine_records(dir.file()) == r.records);
+  }
+  CHECK(fell_back > 10);
+  CHECK(clean > 10);
+}
+
+TEST_CASE("Inspect: a version-1 file") {
+  // Version 1 is version 2 without range lists: both meta pages rewritten
+  // so, the file reads as before.
+  TempDir dir;
+  build_listed(dir.file(), 3);
+  Image im{klite::test::read_file_bytes(dir.file()), 1024};
+  const std::uint64_t txn = im.file().txn_id();
+  for (std::uint32_t slot : {0u, 1u}) {
+    wr32(im.bytes, im.at(slot, fmt::meta::kVersion), 1);
+    wr32(im.bytes, im.at(slot, fmt::meta::kRangeCount), 0);
+    wr32(im.bytes, im.at(slot, fmt::meta::kRangeListCrc), 0);
+    im.fix_meta_crc(slot);
+  }
+  klite::test::write_file_bytes(dir.file(), im.bytes);
+  ins::File f(dir.file());
+  CHECK(f.txn_id() == txn);
+  for (int slot : {0, 1}) {
+    CHECK(f.meta(slot).valid);
+    CHECK(f.meta(slot).version == 1);
+    CHECK(f.meta(slot).complete);
+    CHECK(f.meta(slot).ranges.empty());
+  }
+  ins::Report r = ins::check(f);
+  INFO(describe(r));
+  CHECK(r.clean());
+  CHECK(r.problems.empty());
+  CHECK(r.records == 3);
+  CHECK(engine_records(dir.file()) == 3);
+  CliResult c = cli({dir.file(), "header"});
+  CHECK(contains(c.out, "format version   1\n"));
 }
 
 TEST_CASE("Inspect: a truncated file") {
@@ -1083,6 +1386,30 @@ TEST_CASE("Inspect: golden header and meta output") {
   CHECK(ins::check(f).clean());
 }
 
+TEST_CASE("Inspect: golden meta output with commit range lists") {
+  TempDir dir;
+  build_listed(dir.file(), 3);
+  for (bool json : {false, true}) {
+    std::vector<std::string> args = {dir.file(), "meta"};
+    if (json)
+      args.push_back("--json");
+    CliResult c = cli(args);
+    CHECK(c.code == 0);
+    check_golden(std::string("tests/golden/inspect_meta_ranges") +
+                     (json ? ".json" : ".txt"),
+                 c.out);
+  }
+  // The same file after a crash cut the last commit's sync short: a byte
+  // of its first range did not reach the disk.
+  Image im{klite::test::read_file_bytes(dir.file()), 1024};
+  const ins::CommitRange r = im.file().meta(im.file().current()).ranges[0];
+  im.bytes[r.offset] = static_cast<char>(im.bytes[r.offset] ^ 0x40);
+  klite::test::write_file_bytes(dir.file(), im.bytes);
+  CliResult c = cli({dir.file(), "meta"});
+  CHECK(c.code == 0);
+  check_golden("tests/golden/inspect_meta_torn.txt", c.out);
+}
+
 TEST_CASE("Inspect: fuzz seed corpus") {
   // tests/fuzz/corpus/inspect/ holds small valid files for the fuzz target
   // (trimmed to their page count). They must check clean; with
@@ -1094,6 +1421,7 @@ TEST_CASE("Inspect: fuzz seed corpus") {
       const char* name;
       std::uint32_t ps;
       void (*fill)(Engine&, FakeClock&);
+      bool listed = false; // Durability::Full: meta pages with range lists
     };
     const Seed seeds[] = {
         {"one_stream", 1024,
@@ -1146,13 +1474,25 @@ TEST_CASE("Inspect: fuzz seed corpus") {
            }
            e.create_stream("empty");
          }},
+        {"range_lists", 1024,
+         [](Engine& e, FakeClock& c) {
+           for (int i = 0; i < 4; ++i) {
+             c.set(c() + 5);
+             e.append(i % 2 ? "a" : "b",
+                      value_of(static_cast<std::uint64_t>(i), 600));
+           }
+         },
+         true},
     };
     for (const Seed& s : seeds) {
       TempDir dir;
       FakeClock clock;
       clock.set(1'795'600'800'000'000);
       {
-        Engine e = Engine::open(dir.file(), options(s.ps, clock));
+        Options o = options(s.ps, clock);
+        if (s.listed)
+          o.durability = klite::Durability::Full;
+        Engine e = Engine::open(dir.file(), o);
         s.fill(e, clock);
       }
       std::string bytes = klite::test::read_file_bytes(dir.file());

@@ -19,8 +19,9 @@
 //
 // Build: cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DKLITE_FUZZ=ON
 //        cmake --build build-fuzz --target inspect_fuzz
-// Run:   mkdir -p /tmp/corpus && build-fuzz/inspect_fuzz -max_total_time=600 \
-//          -timeout=10 /tmp/corpus tests/fuzz/corpus/inspect
+// Run:   mkdir -p /tmp/corpus
+//        build-fuzz/inspect_fuzz -max_total_time=600 -timeout=10 /tmp/corpus
+//          tests/fuzz/corpus/inspect
 //        (new inputs go to the first directory; the checked-in seeds stay).
 #include "engine/coding.h"
 #include "engine/crc32c.h"
@@ -55,12 +56,6 @@ void fix_crcs(std::uint8_t* data, std::size_t size) {
   std::uint32_t ps = size >= fmt::meta::kSize ? get_u32(data + 12) : 0;
   if (ps < fmt::kMinPageSize || ps > fmt::kMaxPageSize || (ps & (ps - 1)))
     ps = fmt::kMinPageSize;
-  for (std::size_t slot = 0; slot < 2; ++slot) {
-    std::uint8_t* m = data + slot * ps;
-    if (slot * ps + fmt::meta::kSize <= size &&
-        std::memcmp(m, fmt::kMagic, sizeof fmt::kMagic) == 0)
-      put_u32(m + fmt::meta::kCrc, klite::crc32c::value(m, fmt::meta::kCrc));
-  }
   for (std::size_t off = 2 * std::size_t{ps}; off + ps <= size; off += ps) {
     std::uint8_t* p = data + off;
     std::uint8_t t = p[0];
@@ -69,6 +64,32 @@ void fix_crcs(std::uint8_t* data, std::size_t size) {
       put_u32(p + fmt::checked::kCrc, 0);
       put_u32(p + fmt::checked::kCrc, klite::crc32c::value(p, ps));
     }
+  }
+  // The meta pages last: their range lists cover checked pages.
+  for (std::size_t slot = 0; slot < 2; ++slot) {
+    std::uint8_t* m = data + slot * ps;
+    if (slot * ps + fmt::meta::kSize > size ||
+        std::memcmp(m, fmt::kMagic, sizeof fmt::kMagic) != 0)
+      continue;
+    // The commit range list: each range's CRC (those inside the input),
+    // then the list's, so a mutated listed byte does not always make open
+    // fall back to the other meta page.
+    const std::size_t n = get_u32(m + fmt::meta::kRangeCount);
+    std::uint8_t* list = m + fmt::meta::kSize;
+    if (n > 0 && n <= fmt::meta::max_ranges(ps) &&
+        slot * ps + fmt::meta::kSize + n * fmt::meta::kRangeSize <= size) {
+      for (std::size_t i = 0; i < n; ++i) {
+        std::uint8_t* e = list + i * fmt::meta::kRangeSize;
+        const std::uint64_t off = get_u64(e + fmt::meta::kRangeOffset);
+        const std::uint32_t len = get_u32(e + fmt::meta::kRangeLength);
+        if (off >= 2 * std::uint64_t{ps} && off <= size && len <= size - off)
+          put_u32(e + fmt::meta::kRangeCrc,
+                  klite::crc32c::value(data + off, len));
+      }
+      put_u32(m + fmt::meta::kRangeListCrc,
+              klite::crc32c::value(list, n * fmt::meta::kRangeSize));
+    }
+    put_u32(m + fmt::meta::kCrc, klite::crc32c::value(m, fmt::meta::kCrc));
   }
 }
 

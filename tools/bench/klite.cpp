@@ -101,9 +101,9 @@ KLITE_BENCH_WORKLOAD Result klite_append_single(const std::string& workload,
           data.records(), data.payload_bytes(), sw.seconds()};
 }
 
-// W2: one record per transaction, Durability::Full (klite flushes twice per
-// commit: the pages, then the meta page). Latency is begin to commit's
-// return.
+// W2: one record per transaction, Durability::Full (one fdatasync per
+// commit: the meta page lists the pages' byte ranges with CRCs, FORMAT.md
+// section 12). Latency is begin to commit's return.
 KLITE_BENCH_WORKLOAD Result klite_durable(const DataSet& data,
                                           const fs::path& path) {
   Batch values(data, data.records());

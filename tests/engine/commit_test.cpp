@@ -1,0 +1,331 @@
+// The commit protocol of format version 2 (docs/FORMAT.md sections 2 and
+// 12): a commit syncs once and lists the byte ranges it wrote in its meta
+// page; open re-reads them and falls back to the commit before when one
+// does not match. The power-loss tests judge the protocol as a whole; these
+// pin down its parts: how many syncs, and each way a listed commit can fail
+// its check.
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include "engine/coding.h"
+#include "engine/crc32c.h"
+#include "engine/format.h"
+#include "engine/inspect.h"
+#include "fault_util.h"
+#include "test_util.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fmt = klite::format;
+using klite::Engine;
+using klite::ErrorCode;
+using klite::Options;
+using klite::test::HookScope;
+using klite::test::TempDir;
+
+std::uint8_t* u8(std::string& b, std::size_t off) {
+  return reinterpret_cast<std::uint8_t*>(b.data() + off);
+}
+const std::uint8_t* u8(const std::string& b, std::size_t off) {
+  return reinterpret_cast<const std::uint8_t*>(b.data() + off);
+}
+
+// A file's bytes, read through the meta page layout of format.h.
+struct Image {
+  std::string bytes;
+  std::uint32_t ps;
+
+  explicit Image(const std::string& path)
+      : bytes(klite::test::read_file_bytes(path)),
+        ps(klite::coding::get_u32(u8(bytes, fmt::meta::kPageSize))) {}
+
+  std::size_t meta(int slot) const { return std::size_t(slot) * ps; }
+  std::uint64_t txn(int slot) const {
+    return klite::coding::get_u64(u8(bytes, meta(slot) + fmt::meta::kTxnId));
+  }
+  int newest() const { return txn(1) > txn(0) ? 1 : 0; }
+  std::uint32_t field(int slot, std::size_t off) const {
+    return klite::coding::get_u32(u8(bytes, meta(slot) + off));
+  }
+  void set_field(int slot, std::size_t off, std::uint32_t v) {
+    klite::coding::put_u32(u8(bytes, meta(slot) + off), v);
+  }
+  std::size_t entry(int slot, std::uint32_t i) const {
+    return meta(slot) + fmt::meta::kSize + i * fmt::meta::kRangeSize;
+  }
+  std::uint64_t range_offset(int slot, std::uint32_t i) const {
+    return klite::coding::get_u64(u8(bytes, entry(slot, i) + fmt::meta::kRangeOffset));
+  }
+  std::uint32_t range_length(int slot, std::uint32_t i) const {
+    return klite::coding::get_u32(u8(bytes, entry(slot, i) + fmt::meta::kRangeLength));
+  }
+  // After editing the list: its CRC, then the meta page's.
+  void fix_crcs(int slot) {
+    const std::uint32_t n = field(slot, fmt::meta::kRangeCount);
+    set_field(slot, fmt::meta::kRangeListCrc,
+              n ? klite::crc32c::value(u8(bytes, meta(slot) + fmt::meta::kSize),
+                                       n * fmt::meta::kRangeSize)
+                : 0);
+    set_field(slot, fmt::meta::kCrc,
+              klite::crc32c::value(u8(bytes, meta(slot)), fmt::meta::kCrc));
+  }
+  void save(const std::string& path) const { klite::test::write_file_bytes(path, bytes); }
+};
+
+std::uint64_t records(const std::string& path) {
+  Options ro;
+  ro.read_only = true;
+  Engine e = Engine::open(path, ro);
+  return e.read().info("s").records;
+}
+
+// inspect's verdict on the file: clean, and the meta slot it uses.
+int inspect_current(const std::string& path) {
+  klite::inspect::File f(path);
+  CHECK(klite::inspect::check(f).clean());
+  return f.current();
+}
+
+// Counts the file syncs of everything in its scope.
+struct SyncCounter final : klite::os::FaultHook {
+  int before(Op op, const std::string&) override {
+    syncs += op == Op::Sync;
+    return 0;
+  }
+  void wrote(const std::string&, std::uint64_t, std::size_t) override {}
+  void synced(const std::string&) override {}
+  int syncs = 0;
+};
+
+// Stream "s" gets records 1-3 in commit 2 and record 4 in commit 3, each
+// commit durable and listed.
+void make_file(const std::string& path) {
+  Engine e = Engine::open(path);
+  auto w = e.write();
+  for (const char* v : {"one", "two", "three"})
+    w.append("s", v);
+  w.commit();
+  e.append("s", "four");
+}
+
+} // namespace
+
+TEST_CASE("Commit: one sync per commit, two for one too big to list") {
+  TempDir dir;
+  const std::string path = dir.file();
+  SyncCounter count;
+  HookScope scope(&count);
+  Engine e = Engine::open(path); // created: a sync of the new file, its directory
+  const int at_open = count.syncs;
+  e.append("s", "a");
+  // The commit the file was opened at was not synced by this engine: one
+  // sync before the commit's writes, one after.
+  CHECK(count.syncs - at_open == 2);
+  for (int i = 0; i < 10; ++i) {
+    const int before = count.syncs;
+    e.append("s", "b");
+    CHECK(count.syncs - before == 1);
+  }
+  SUBCASE("more bytes than a meta page lists: synced before the meta page too") {
+    const int before = count.syncs;
+    e.append("s", std::string(5 << 20, 'x')); // past the 4 MiB listed
+    CHECK(count.syncs - before == 2);
+    Image im(path);
+    CHECK(im.field(im.newest(), fmt::meta::kRangeCount) == 0);
+    const int after = count.syncs;
+    e.append("s", "c");
+    CHECK(count.syncs - after == 1);
+  }
+  SUBCASE("more ranges than a meta page holds") {
+    {
+      auto w = e.write();
+      for (int s = 0; s < 300; ++s)
+        w.append("w" + std::to_string(s), "x");
+      w.commit();
+    }
+    const int before = count.syncs;
+    auto w = e.write(); // a range in each of 300 tail pages
+    for (int s = 0; s < 300; ++s)
+      w.append("w" + std::to_string(s), "y");
+    w.commit();
+    CHECK(count.syncs - before == 2);
+    Image im(path);
+    CHECK(im.field(im.newest(), fmt::meta::kRangeCount) == 0);
+  }
+  SUBCASE("durability Off never syncs and lists nothing") {
+    Options off;
+    off.durability = klite::Durability::Off;
+    Engine e2 = Engine::open(dir.file("off"), off);
+    const int before = count.syncs;
+    for (int i = 0; i < 5; ++i)
+      e2.append("s", "z");
+    CHECK(count.syncs == before);
+    Image im(dir.file("off"));
+    CHECK(im.field(im.newest(), fmt::meta::kRangeCount) == 0);
+  }
+}
+
+TEST_CASE("Commit: the meta page lists exactly what the commit wrote") {
+  TempDir dir;
+  const std::string path = dir.file();
+  make_file(path);
+  const Image im(path);
+  const int slot = im.newest();
+  CHECK(im.field(slot, fmt::meta::kVersion) == fmt::kFormatVersion);
+  const std::uint32_t n = im.field(slot, fmt::meta::kRangeCount);
+  REQUIRE(n > 0);
+  REQUIRE(n <= fmt::meta::max_ranges(im.ps));
+  std::uint64_t last_end = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    CAPTURE(i);
+    const std::uint64_t off = im.range_offset(slot, i);
+    const std::uint32_t len = im.range_length(slot, i);
+    CHECK(off >= 2 * std::uint64_t{im.ps});
+    CHECK(off > last_end); // in file order, merged when adjacent
+    CHECK(len > 0);
+    CHECK(klite::crc32c::value(u8(im.bytes, off), len) ==
+          klite::coding::get_u32(u8(im.bytes, im.entry(slot, i) + fmt::meta::kRangeCrc)));
+    last_end = off + len;
+  }
+  // The stream's tail page is listed up to its last record, never its free
+  // space or seal fields, which the next commit writes.
+  Image before = im;
+  {
+    Engine e = Engine::open(path);
+    e.append("s", "five");
+  }
+  const Image after(path);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint64_t off = im.range_offset(slot, i);
+    CHECK(after.bytes.compare(off, im.range_length(slot, i), before.bytes, off,
+                              im.range_length(slot, i)) == 0);
+  }
+}
+
+TEST_CASE("Commit: open falls back past a commit whose listed ranges are not on disk") {
+  TempDir dir;
+  const std::string path = dir.file();
+  make_file(path);
+  const Image pristine(path);
+  const int slot = pristine.newest();
+  const std::uint32_t n = pristine.field(slot, fmt::meta::kRangeCount);
+  REQUIRE(n > 0);
+  REQUIRE(records(path) == 4);
+
+  auto expect_fallback = [&](const Image& damaged) {
+    damaged.save(path);
+    CHECK(records(path) == 3); // the commit before: records 1-3
+    CHECK(inspect_current(path) == 1 - slot);
+    // The next commit replaces the torn one.
+    {
+      Engine e = Engine::open(path);
+      e.append("s", "again");
+      auto txn = e.read();
+      auto c = txn.cursor("s");
+      REQUIRE(c.seek(4));
+      CHECK(c.record().value == "again");
+    }
+    CHECK(records(path) == 4);
+    CHECK(inspect_current(path) == slot);
+  };
+
+  SUBCASE("a byte of any listed range, first or last") {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      for (bool last : {false, true}) {
+        CAPTURE(i);
+        CAPTURE(last);
+        Image im = pristine;
+        const std::uint64_t at =
+            im.range_offset(slot, i) + (last ? im.range_length(slot, i) - 1 : 0);
+        im.bytes[at] = static_cast<char>(im.bytes[at] ^ 0x20);
+        expect_fallback(im);
+      }
+    }
+  }
+  SUBCASE("the range list itself: its CRC at 48 fails") {
+    Image im = pristine;
+    im.bytes[im.entry(slot, 0) + fmt::meta::kRangeCrc] ^= 1;
+    expect_fallback(im);
+  }
+  SUBCASE("a range outside the pages of the commit, or in the meta pages") {
+    for (std::uint64_t off : {std::uint64_t{0}, std::uint64_t{pristine.ps},
+                              std::uint64_t{pristine.field(slot, fmt::meta::kPageCount)} *
+                                  pristine.ps}) {
+      CAPTURE(off);
+      Image im = pristine;
+      klite::coding::put_u64(u8(im.bytes, im.entry(slot, 0) + fmt::meta::kRangeOffset), off);
+      im.fix_crcs(slot);
+      expect_fallback(im);
+    }
+  }
+  SUBCASE("more ranges than the page holds") {
+    Image im = pristine;
+    im.set_field(slot, fmt::meta::kRangeCount,
+                 static_cast<std::uint32_t>(fmt::meta::max_ranges(im.ps) + 1));
+    im.set_field(slot, fmt::meta::kCrc,
+                 klite::crc32c::value(u8(im.bytes, im.meta(slot)), fmt::meta::kCrc));
+    expect_fallback(im);
+  }
+  SUBCASE("the file is shorter than the commit's pages: its growth was lost") {
+    Image im = pristine;
+    const std::uint32_t older = im.field(1 - slot, fmt::meta::kPageCount);
+    REQUIRE(older < im.field(slot, fmt::meta::kPageCount)); // commit 3 took new pages
+    im.bytes.resize(std::size_t{older} * im.ps);
+    expect_fallback(im);
+  }
+  SUBCASE("with the other meta page damaged, the newest is kept") {
+    Image im = pristine;
+    const std::uint64_t at = im.range_offset(slot, 0);
+    im.bytes[at] = static_cast<char>(im.bytes[at] ^ 0x20);
+    im.bytes[im.meta(1 - slot) + fmt::meta::kTxnId] ^= 1; // its CRC fails
+    im.save(path);
+    klite::inspect::File f(path);
+    CHECK(f.current() == slot);
+    CHECK_FALSE(klite::inspect::check(f).clean());
+    Options ro;
+    ro.read_only = true;
+    CHECK_NOTHROW(Engine::open(path, ro));
+  }
+}
+
+TEST_CASE("Commit: version 1 files open, and their first commit makes them version 2") {
+  TempDir dir;
+  const std::string path = dir.file();
+  make_file(path);
+  Image im(path);
+  for (int slot : {0, 1}) { // as a version-1 writer left them: no list
+    im.set_field(slot, fmt::meta::kVersion, 1);
+    im.set_field(slot, fmt::meta::kRangeCount, 0);
+    im.fix_crcs(slot);
+  }
+  im.save(path);
+  CHECK(records(path) == 4);
+  CHECK(inspect_current(path) == im.newest());
+  {
+    Engine e = Engine::open(path);
+    e.append("s", "five");
+  }
+  const Image after(path);
+  CHECK(after.field(after.newest(), fmt::meta::kVersion) == 2);
+  CHECK(after.field(1 - after.newest(), fmt::meta::kVersion) == 1);
+  CHECK(records(path) == 5);
+
+  // A later version is refused, however its meta page looks.
+  Image v3 = after;
+  v3.set_field(v3.newest(), fmt::meta::kVersion, 3);
+  v3.fix_crcs(v3.newest());
+  v3.save(path);
+  try {
+    Engine::open(path);
+    FAIL("opened a version-3 file");
+  } catch (const klite::Error& e) {
+    CHECK(e.code() == ErrorCode::Unsupported);
+    CHECK(std::string(e.what()) ==
+          path + ": unsupported format version 3 (this build reads 1 to 2)");
+  }
+}
