@@ -72,6 +72,7 @@ struct ReadTxn::Impl {
     *alive = false;
     if (writer) {
       writer.reset();
+      engine->pager.end_write();
       engine->writing.store(false);
     } else {
       engine->pager.release(snapshot);
@@ -414,11 +415,18 @@ WriteTxn Engine::write() {
     throw Error(ErrorCode::Busy,
                 e->pager.path() + ": a write transaction is already open");
   try {
+    e->pager.begin_write();
+  } catch (...) {
+    e->writing.store(false);
+    throw;
+  }
+  try {
     Pages base = e->pager.acquire();
     e->pager.release(base); // the writer's base is the newest commit anyway
     return WriteTxn(
         std::make_unique<ReadTxn::Impl>(e, std::make_unique<Writer>(base)));
   } catch (...) {
+    e->pager.end_write();
     e->writing.store(false);
     throw;
   }

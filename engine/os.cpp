@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -62,6 +63,20 @@ File::File(std::string path, Mode mode) : path_(std::move(path)) {
     throw_io(path_, "open", errno);
   }
 }
+
+bool File::try_lock() {
+  int r;
+  do {
+    r = ::flock(fd_, LOCK_EX | LOCK_NB);
+  } while (r != 0 && errno == EINTR);
+  if (r == 0)
+    return true;
+  if (errno == EWOULDBLOCK)
+    return false;
+  throw_io(path_, "lock", errno);
+}
+
+void File::unlock() noexcept { ::flock(fd_, LOCK_UN); }
 
 File::~File() {
   if (fd_ >= 0)

@@ -71,6 +71,13 @@ public:
   void allocate(std::uint64_t size);
   // Syncs the directory that holds the file, so a new file's name survives.
   void sync_directory();
+  // An exclusive advisory lock on the whole file (flock, not fcntl: it
+  // belongs to this open of the file, so two opens in one process exclude
+  // each other, and closing another descriptor of the file in this process
+  // does not drop it). The kernel drops it when its holder dies. Returns
+  // false if another open holds it.
+  bool try_lock();
+  void unlock() noexcept;
 
 private:
   // write_at without the fault hook: the rest of a short pwritev.

@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <span>
+#include <thread>
 
 namespace klite {
 
@@ -217,6 +218,8 @@ Pager::Pager(const std::string& path, const Options& options)
       path, options.read_only ? os::File::Mode::ReadOnly
                               : os::File::Mode::ReadWrite);
   load_meta();
+  if (!options.read_only)
+    lock_file_ = std::make_unique<os::File>(path + "-lock", os::File::Mode::Create);
 }
 
 Pager::~Pager() = default;
@@ -453,6 +456,26 @@ void Pager::mark_good(std::uint32_t pgno, std::uint32_t crc) const noexcept {
   good_[pgno % kGoodSlots].store((std::uint64_t{pgno} << 32) | crc,
                                  std::memory_order_relaxed);
 }
+
+void Pager::begin_write() {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + options_.busy_timeout;
+  // Polled, as SQLite's busy handler does: flock cannot time out, and a
+  // lock held for a commit is usually let go within milliseconds.
+  for (auto nap = std::chrono::microseconds(500); !lock_file_->try_lock();
+       nap = std::min<std::chrono::microseconds>(2 * nap, std::chrono::milliseconds(20))) {
+    const auto now = Clock::now();
+    if (now >= deadline)
+      throw Error(ErrorCode::Busy,
+                  path() + ": another open of the file holds the write lock" +
+                      (options_.busy_timeout.count() > 0
+                           ? " (waited " + std::to_string(options_.busy_timeout.count()) + " ms)"
+                           : std::string()));
+    std::this_thread::sleep_for(std::min<Clock::duration>(nap, deadline - now));
+  }
+}
+
+void Pager::end_write() noexcept { lock_file_->unlock(); }
 
 void Pager::check_writable() const {
   if (options_.read_only)

@@ -118,6 +118,13 @@ public:
   // The oldest snapshot txn id any live reader uses, or UINT64_MAX.
   std::uint64_t oldest_reader() const;
 
+  // The file's write lock, on the companion file `path-lock`, which every
+  // writable open creates: one writer at a time across all opens of the
+  // file. begin_write() waits up to Options::busy_timeout for it, then
+  // throws Busy. A writer's snapshot must be taken after begin_write(), so
+  // that it builds on the newest commit.
+  void begin_write();
+  void end_write() noexcept;
   // Writes the dirty pages and the new meta page; see invariant 2.
   void commit(const Meta& meta, DirtyMap& dirty);
   // Throws IO if an earlier sync failed (fsyncgate: the writer cannot know
@@ -142,13 +149,14 @@ private:
   // Makes current_ the newest valid commit in the file, which another
   // process may have made: every snapshot starts from the file's meta
   // pages, read through the shared mapping (the page cache is unified).
-  // The write lock and reader table that make concurrent writers and long
-  // readers in other processes safe are not here yet (issue 8).
+  // The reader table that makes long readers in other processes safe is
+  // not here yet (issue 8).
   void adopt_newer_commit(std::uint64_t file_size);
   void grow(std::uint64_t needed);
 
   Options options_;
   std::unique_ptr<os::File> file_;
+  std::unique_ptr<os::File> lock_file_; // null when read-only
   std::uint32_t page_size_ = 0;
   std::uint64_t file_size_ = 0;
   std::atomic<bool> sync_failed_{false};

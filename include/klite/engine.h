@@ -3,8 +3,8 @@
 // strictly increasing per stream, starting at 1), an append timestamp, an
 // opaque byte value and optional headers.
 //
-// Concurrency model: one write transaction at a time per Engine, any number
-// of read transactions. A read transaction sees the snapshot of the last
+// Concurrency model: one write transaction at a time per file (across
+// Engines and processes: see write()), any number of read transactions. A read transaction sees the snapshot of the last
 // commit before it began, for its whole life. Committed pages are never
 // modified in place (copy-on-write), so there is no recovery step on open.
 //
@@ -19,6 +19,7 @@
 #include <klite/statement.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -51,6 +52,10 @@ struct Options {
   std::uint32_t page_size = 4096;  // new files only: a power of two, 1024..32768
   Durability durability = Durability::Full;
   bool verify_checksums = true; // check record CRCs on every read
+  // How long write() waits for the write lock while another open of the
+  // file (another process, or another Engine in this one) holds it, before
+  // it throws Busy. Zero: Busy at once.
+  std::chrono::milliseconds busy_timeout{0};
   // Clock for append timestamps, in microseconds since the Unix epoch.
   // Empty means the system clock. Tests inject their own.
   std::function<std::uint64_t()> clock;
@@ -211,8 +216,11 @@ public:
   ~Engine();
 
   ReadTxn read();
-  // Begins the write transaction. Throws ReadOnly on a read-only engine,
-  // and Busy if another write transaction is open.
+  // Begins the write transaction. One write transaction at a time per
+  // file: it holds the file's write lock (FILE-lock, docs/ARCHITECTURE.md
+  // section 6) until it commits or aborts. Throws ReadOnly on a read-only
+  // engine, Busy if this Engine has a write transaction open, or if another
+  // open of the file holds the lock for longer than Options::busy_timeout.
   WriteTxn write();
 
   // Conveniences, each one whole transaction.

@@ -1,8 +1,8 @@
 // Commits made through another open of the same file, in another process
 // or in this one: a read transaction that begins later sees them, one that
 // began earlier keeps its snapshot, and a writer builds on them. (The
-// write lock and reader table of concurrent multi-process use are tested
-// with them, in issue 8.)
+// write lock is tested in write_lock_test.cpp; the reader table, when it
+// exists, with them, in issue 8.)
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 

@@ -1,0 +1,200 @@
+// The write lock (issue 8): one write transaction at a time per file,
+// across Engines in one process and across processes, through the flock
+// on the companion file FILE-lock. A second writer gets Busy at once, or
+// after Options::busy_timeout; a writer that dies lets go of it.
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include "engine/inspect.h"
+#include "test_util.h"
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using klite::Engine;
+using klite::ErrorCode;
+using klite::Options;
+
+Options quiet(std::chrono::milliseconds busy_timeout = {}) {
+  Options o;
+  o.durability = klite::Durability::Off;
+  o.busy_timeout = busy_timeout;
+  return o;
+}
+
+// A child process that opens `path`, begins a write transaction, appends
+// "child" to stream s, tells the parent it holds the lock (one byte on a
+// pipe), then waits for a byte from the parent before it commits and
+// exits 0 -- or is killed first.
+class Holder {
+public:
+  explicit Holder(const std::string& path) {
+    REQUIRE(::pipe(to_parent_) == 0);
+    REQUIRE(::pipe(to_child_) == 0);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      int code = 0;
+      try {
+        Engine e = Engine::open(path, quiet());
+        auto w = e.write();
+        w.append("s", "child");
+        char c = 'l';
+        code = ::write(to_parent_[1], &c, 1) == 1 && ::read(to_child_[0], &c, 1) == 1 ? 0 : 2;
+        w.commit();
+      } catch (...) {
+        code = 1;
+      }
+      ::_exit(code);
+    }
+    char c = 0;
+    REQUIRE(::read(to_parent_[0], &c, 1) == 1); // it holds the lock now
+  }
+  ~Holder() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    for (int fd : {to_parent_[0], to_parent_[1], to_child_[0], to_child_[1]})
+      ::close(fd);
+  }
+  void release() {
+    char c = 'r';
+    REQUIRE(::write(to_child_[1], &c, 1) == 1);
+  }
+  // Waits for the child; true if it exited 0 (it committed).
+  bool wait() {
+    int status = 0;
+    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
+    pid_ = -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  void kill() {
+    REQUIRE(::kill(pid_, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
+    CHECK(WIFSIGNALED(status));
+    pid_ = -1;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int to_parent_[2] = {-1, -1}, to_child_[2] = {-1, -1};
+};
+
+template <class F> std::string busy_message(F&& f) {
+  try {
+    f();
+  } catch (const klite::Error& e) {
+    CHECK(e.code() == ErrorCode::Busy);
+    return e.what();
+  }
+  FAIL("no Busy error");
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("Write lock: a second Engine on the file gets Busy until the first commits") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  Engine a = Engine::open(path, quiet());
+  Engine b = Engine::open(path, quiet());
+  CHECK(std::filesystem::exists(path + "-lock"));
+  {
+    auto w = a.write();
+    w.append("s", "from a");
+    CHECK(busy_message([&] { b.write(); }) ==
+          path + ": another open of the file holds the write lock");
+    CHECK(busy_message([&] { b.append("s", "x"); }) ==
+          path + ": another open of the file holds the write lock");
+    // Within one Engine, the same rule as before: one write transaction.
+    CHECK(busy_message([&] { a.write(); }) == path + ": a write transaction is already open");
+    w.commit();
+  }
+  CHECK(b.append("s", "from b") == 2); // built on a's commit
+  {
+    auto w = b.write();
+    w.abort(); // an aborted transaction lets go too
+  }
+  CHECK(a.append("s", "from a again") == 3);
+  CHECK(a.read().get("s", 2)->value == "from b");
+}
+
+TEST_CASE("Write lock: a read-only open takes no lock and makes no lock file") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  { Engine::open(path, quiet()).append("s", "x"); }
+  std::filesystem::remove(path + "-lock");
+  Options ro = quiet();
+  ro.read_only = true;
+  Engine r = Engine::open(path, ro);
+  CHECK(r.read().info("s").records == 1);
+  CHECK_FALSE(std::filesystem::exists(path + "-lock"));
+  try {
+    r.write();
+    FAIL("a read-only engine began a write transaction");
+  } catch (const klite::Error& e) {
+    CHECK(e.code() == ErrorCode::ReadOnly);
+  }
+}
+
+TEST_CASE("Write lock: another process") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  Engine parent = Engine::open(path, quiet());
+  parent.append("s", "parent");
+
+  SUBCASE("Busy at once, then the lock once the holder commits") {
+    Holder child(path);
+    CHECK(busy_message([&] { parent.write(); }) ==
+          path + ": another open of the file holds the write lock");
+    child.release();
+    REQUIRE(child.wait());
+    CHECK(parent.append("s", "parent again") == 3);
+    CHECK(parent.read().get("s", 2)->value == "child");
+  }
+  SUBCASE("Busy after the timeout") {
+    Holder child(path);
+    Engine waiting = Engine::open(path, quiet(std::chrono::milliseconds(30)));
+    CHECK(busy_message([&] { waiting.write(); }) ==
+          path + ": another open of the file holds the write lock (waited 30 ms)");
+    child.release();
+    REQUIRE(child.wait());
+  }
+  SUBCASE("with a timeout, the lock when the holder commits within it") {
+    Holder child(path);
+    Engine waiting = Engine::open(path, quiet(std::chrono::seconds(60)));
+    // Released while write() waits: write() returns once the child has
+    // committed, and builds on its commit.
+    const pid_t releaser = ::fork();
+    REQUIRE(releaser >= 0);
+    if (releaser == 0) {
+      ::usleep(100'000);
+      child.release();
+      ::_exit(0);
+    }
+    auto w = waiting.write();
+    CHECK(w.append("s", "after the child") == 3);
+    w.commit();
+    REQUIRE(child.wait());
+    REQUIRE(::waitpid(releaser, nullptr, 0) == releaser);
+    CHECK(parent.read().get("s", 2)->value == "child");
+  }
+  SUBCASE("a holder that dies lets go, and its transaction is not in the file") {
+    Holder child(path);
+    child.kill();
+    CHECK(parent.append("s", "after the kill") == 2);
+    auto txn = parent.read();
+    CHECK(txn.info("s").records == 2);
+    CHECK(txn.get("s", 2)->value == "after the kill");
+    CHECK(klite::inspect::check(klite::inspect::File(path)).clean());
+  }
+}
