@@ -15,25 +15,27 @@ namespace klite::coding {
 
 inline constexpr std::size_t kMaxVarint64 = 10;
 
+// The fixed-width helpers copy native integers: every supported target is
+// little-endian.
+static_assert(std::endian::native == std::endian::little);
+
 inline void put_u16(std::uint8_t* p, std::uint16_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v);
-  p[1] = static_cast<std::uint8_t>(v >> 8);
+  std::memcpy(p, &v, 2);
 }
 inline void put_u32(std::uint8_t* p, std::uint32_t v) noexcept {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  std::memcpy(p, &v, 4);
 }
 inline void put_u64(std::uint8_t* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  std::memcpy(p, &v, 8);
 }
 inline std::uint16_t get_u16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
 }
 inline std::uint32_t get_u32(const std::uint8_t* p) noexcept {
   std::uint32_t v;
-  std::memcpy(&v, p, 4); // every supported target is little-endian
-  static_assert(std::endian::native == std::endian::little);
+  std::memcpy(&v, p, 4);
   return v;
 }
 inline std::uint64_t get_u64(const std::uint8_t* p) noexcept {
@@ -43,8 +45,7 @@ inline std::uint64_t get_u64(const std::uint8_t* p) noexcept {
 }
 
 inline void put_u64_be(std::uint8_t* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
+  put_u64(p, __builtin_bswap64(v));
 }
 inline std::uint64_t get_u64_be(const std::uint8_t* p) noexcept {
   return __builtin_bswap64(get_u64(p));
