@@ -74,25 +74,6 @@ inline bool parse_header(const std::uint8_t* p, std::uint32_t off,
 // ---------------------------------------------------------------------------
 // RecordCrcs
 
-void RecordCrcs::add(std::uint64_t key, std::uint64_t ts,
-                     const std::uint8_t* head, std::size_t head_len,
-                     std::string_view body1, std::string_view body2) noexcept {
-  std::uint8_t* pre = prefix_[n_].data();
-  put_u64(pre, key);
-  put_u64(pre + 8, ts);
-  std::memcpy(pre + 16, head, head_len);
-  crc_[n_] = 0;
-  data_[0][n_] = pre;
-  len_[0][n_] = 16 + head_len;
-  data_[1][n_] = body1.data();
-  len_[1][n_] = body1.size();
-  data_[2][n_] = body2.data();
-  len_[2][n_] = body2.size();
-  used_[1] |= !body1.empty();
-  used_[2] |= !body2.empty();
-  ++n_;
-}
-
 void RecordCrcs::compute() noexcept {
   used_[0] = true;
   for (std::size_t k = 0; k < kPasses; ++k)
@@ -568,7 +549,7 @@ public:
       index(key, pg_);
     std::size_t n = put_varint(head, body_len);
     n += put_varint(head + n, (delta << 1) | flag);
-    std::memcpy(p + off_, head, n);
+    copy_short(p + off_, head, n);
     crc_at_[crcs_.size()] = p + off_ + n; // filled in by flush_crcs()
     const std::size_t hvn =
         flag ? put_varint(head + n, header_block.size()) : 0;
@@ -594,6 +575,7 @@ public:
   // Writes the queued CRCs and marks the bytes written on the tail page.
   void finish() {
     flush_crcs();
+    zero_unused();
     if (page_)
       w_.touch(pg_, from_, off_);
   }
@@ -612,7 +594,8 @@ private:
   void move_to_new_page(std::uint32_t cont, std::uint64_t first_key,
                         std::uint64_t base_ts) {
     std::uint32_t np;
-    std::uint8_t* q = w_.alloc(np, false);
+    std::uint8_t* q = w_.alloc_unzeroed(np);
+    std::memset(q, 0, dp::kHeaderSize);
     q[dp::kType] = fmt::kDataPage;
     put_u16(q + dp::kCont, static_cast<std::uint16_t>(cont));
     put_u32(q + dp::kPrev, pg_);
@@ -622,6 +605,7 @@ private:
     if (pg_ == fmt::kNoPage) {
       d_.head = np;
     } else { // the page stops being the tail: write its (seal) fields
+      zero_unused();
       std::uint8_t* p = page();
       put_u16(p + dp::kEnd, static_cast<std::uint16_t>(off_));
       put_u32(p + dp::kNext, np);
@@ -632,6 +616,15 @@ private:
     pg_ = np;
     page_ = q;
     off_ = from_ = dp::kHeaderSize;
+    allocated_ = true;
+  }
+
+  // A page this Appender allocated is zeroed past its data when it leaves
+  // it: the bytes that reach the file must not depend on what the buffer
+  // held before. (A later Appender then writes over zeros.)
+  void zero_unused() {
+    if (allocated_)
+      std::memset(page_ + off_, 0, ps_ - off_);
   }
 
   void index(std::uint64_t key, std::uint32_t pgno) {
@@ -672,6 +665,7 @@ private:
   std::uint32_t off_;
   std::uint32_t from_;               // where this Appender began writing pg_
   std::uint8_t* page_ = nullptr;     // pg_'s bytes, once fetched
+  bool allocated_ = false;           // pg_ is a page this Appender allocated
   std::uint64_t remaining_ = 0;      // body bytes of the record not yet copied
   RecordCrcs crcs_;
   std::array<std::uint8_t*, RecordCrcs::kCapacity> crc_at_; // where queued CRCs go

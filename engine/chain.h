@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/catalog.h"
+#include "engine/coding.h"
 #include "engine/pager.h"
 
 #include <klite/engine.h>
@@ -36,7 +37,22 @@ public:
   // REQUIRES: !full(), head_len <= kMaxHead.
   void add(std::uint64_t key, std::uint64_t ts, const std::uint8_t* head,
            std::size_t head_len, std::string_view body1,
-           std::string_view body2 = {}) noexcept;
+           std::string_view body2 = {}) noexcept {
+    std::uint8_t* pre = prefix_[n_].data();
+    coding::put_u64(pre, key);
+    coding::put_u64(pre + 8, ts);
+    coding::copy_short(pre + 16, head, head_len);
+    crc_[n_] = 0;
+    data_[0][n_] = pre;
+    len_[0][n_] = 16 + head_len;
+    data_[1][n_] = body1.data();
+    len_[1][n_] = body1.size();
+    data_[2][n_] = body2.data();
+    len_[2][n_] = body2.size();
+    used_[1] |= !body1.empty();
+    used_[2] |= !body2.empty();
+    ++n_;
+  }
   std::size_t size() const noexcept { return n_; }
   bool full() const noexcept { return n_ == kCapacity; }
   // Computes the CRCs of the records queued since clear().

@@ -44,6 +44,27 @@ inline std::uint64_t get_u64(const std::uint8_t* p) noexcept {
   return v;
 }
 
+// memcpy for a few bytes (n <= 32), such as a record header's varints: two
+// overlapping fixed-size copies, where a call into the C library's memcpy
+// would cost more than the copy itself.
+inline void copy_short(std::uint8_t* to, const std::uint8_t* from,
+                       std::size_t n) noexcept {
+  if (n >= 16) {
+    std::memcpy(to, from, 16);
+    std::memcpy(to + n - 16, from + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(to, from, 8);
+    std::memcpy(to + n - 8, from + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(to, from, 4);
+    std::memcpy(to + n - 4, from + n - 4, 4);
+  } else if (n > 0) {
+    to[0] = from[0];
+    to[n / 2] = from[n / 2];
+    to[n - 1] = from[n - 1];
+  }
+}
+
 inline void put_u64_be(std::uint8_t* p, std::uint64_t v) noexcept {
   put_u64(p, __builtin_bswap64(v));
 }

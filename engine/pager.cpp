@@ -487,6 +487,11 @@ std::uint8_t* Writer::alloc(std::uint32_t& pgno, bool checked) {
   return p;
 }
 
+std::uint8_t* Writer::alloc_unzeroed(std::uint32_t& pgno) {
+  pgno = take_page();
+  return install(pgno, true, false);
+}
+
 std::uint8_t* Writer::cow(std::uint32_t& pgno) {
   auto it = dirty_.find(pgno);
   if (it != dirty_.end())
