@@ -75,7 +75,6 @@ inline bool parse_header(const std::uint8_t* p, std::uint32_t off,
 // RecordCrcs
 
 void RecordCrcs::compute() noexcept {
-  used_[0] = true;
   for (std::size_t k = 0; k < kPasses; ++k)
     if (used_[k])
       crc32c::extend_many(crc_.data(), data_[k].data(), len_[k].data(), n_);
@@ -83,7 +82,7 @@ void RecordCrcs::compute() noexcept {
 
 void RecordCrcs::clear() noexcept {
   n_ = 0;
-  used_ = {};
+  used_ = {true};
 }
 
 // ---------------------------------------------------------------------------
@@ -663,12 +662,13 @@ private:
   const std::uint32_t ps_;
   std::uint32_t pg_;
   std::uint32_t off_;
-  std::uint32_t from_;               // where this Appender began writing pg_
-  std::uint8_t* page_ = nullptr;     // pg_'s bytes, once fetched
-  bool allocated_ = false;           // pg_ is a page this Appender allocated
-  std::uint64_t remaining_ = 0;      // body bytes of the record not yet copied
+  std::uint32_t from_;           // where this Appender began writing pg_
+  std::uint8_t* page_ = nullptr; // pg_'s bytes, once fetched
+  bool allocated_ = false;       // pg_ is a page this Appender allocated
+  std::uint64_t remaining_ = 0;  // body bytes of the record not yet copied
   RecordCrcs crcs_;
-  std::array<std::uint8_t*, RecordCrcs::kCapacity> crc_at_; // where queued CRCs go
+  // Where the CRCs queued in crcs_ go, in its order.
+  std::array<std::uint8_t*, RecordCrcs::kCapacity> crc_at_;
 };
 
 } // namespace

@@ -68,7 +68,7 @@ private:
   std::array<std::uint32_t, kCapacity> crc_;
   std::array<std::array<const void*, kCapacity>, kPasses> data_;
   std::array<std::array<std::size_t, kCapacity>, kPasses> len_;
-  std::array<bool, kPasses> used_{}; // a pass with bytes to read
+  std::array<bool, kPasses> used_ = {true}; // passes with bytes to read
   std::size_t n_ = 0;
 };
 
