@@ -72,6 +72,20 @@ inline bool parse_header(const std::uint8_t* p, std::uint32_t off,
 } // namespace
 
 // ---------------------------------------------------------------------------
+// RecordCrcs
+
+void RecordCrcs::compute() noexcept {
+  for (std::size_t k = 0; k < kPasses; ++k)
+    if (used_[k])
+      crc32c::extend_many(crc_.data(), data_[k].data(), len_[k].data(), n_);
+}
+
+void RecordCrcs::clear() noexcept {
+  n_ = 0;
+  used_ = {true};
+}
+
+// ---------------------------------------------------------------------------
 // Reader
 
 void Reader::corrupt(std::uint32_t pgno, const std::string& what) const {
@@ -167,37 +181,29 @@ void Reader::verify_page(std::size_t from) {
   ensure(std::numeric_limits<std::size_t>::max() - 1, true);
   const std::uint8_t* p = page();
   const std::uint32_t ps = pages_.page_size();
-  // The record CRC input (format.h) is key and timestamp, the header's
-  // varints, then the body. The first three are copied together into a
-  // small buffer per record; then two passes, each over all the page's
-  // records at once. A record that spans pages is left to load().
-  CrcBatch& b = batch_;
-  const std::size_t most = starts_.size() > from ? starts_.size() - from : 0;
-  b.resize(most);
-  std::size_t m = 0;
+  // kCapacity records at a time; a record that spans pages is left to
+  // load().
+  auto check = [&] {
+    crcs_.compute();
+    for (std::size_t j = 0; j < crcs_.size(); ++j)
+      starts_[checks_[j].index].crc_ok = crcs_.crc(j) == checks_[j].stored;
+    crcs_.clear();
+  };
+  crcs_.clear();
   for (std::size_t i = from; i < starts_.size(); ++i) {
     const Start& s = starts_[i];
     RecordHeader h;
     parse_header(p, s.off, ps, h);
     if (s.off + h.size + h.body_len > ps)
       continue;
-    CrcBatch::Prefix& pre = b.prefix[m];
-    put_u64(pre.bytes, page_first_key_ + i);
-    put_u64(pre.bytes + 8, s.ts);
-    std::memcpy(pre.bytes + 16, p + s.off, h.size - 4); // <= 20 bytes
-    b.index[m] = static_cast<std::uint32_t>(i);
-    b.stored[m] = h.crc;
-    b.crc[m] = 0;
-    b.data[m] = pre.bytes;
-    b.len[m] = 16 + h.size - 4;
-    b.body[m] = p + s.off + h.size;
-    b.body_len[m] = static_cast<std::size_t>(h.body_len);
-    ++m;
+    checks_[crcs_.size()] = Check{static_cast<std::uint32_t>(i), h.crc};
+    crcs_.add(page_first_key_ + i, s.ts, p + s.off, h.size - 4,
+              {reinterpret_cast<const char*>(p + s.off + h.size),
+               static_cast<std::size_t>(h.body_len)});
+    if (crcs_.full())
+      check();
   }
-  crc32c::extend_many(b.crc.data(), b.data.data(), b.len.data(), m);
-  crc32c::extend_many(b.crc.data(), b.body.data(), b.body_len.data(), m);
-  for (std::size_t j = 0; j < m; ++j)
-    starts_[b.index[j]].crc_ok = b.crc[j] == b.stored[j];
+  check();
   verified_end_ = starts_.size();
 }
 
@@ -503,19 +509,27 @@ std::vector<Header> decode_headers(std::string_view block) {
 
 namespace {
 
+// Appends records to one stream. It holds on to the tail page's bytes and
+// marks what it wrote there (Writer::touch) once, when it leaves the page or
+// finishes; record CRCs are queued and computed RecordCrcs::kCapacity at a
+// time.
 class Appender {
 public:
   Appender(Writer& w, catalog::Descriptor& d)
-      : w_(w), d_(d), ps_(w.page_size()), pg_(d.tail), off_(d.tail_offset) {}
+      : w_(w), d_(d), ps_(w.page_size()), pg_(d.tail), off_(d.tail_offset),
+        from_(off_) {}
 
-  void run(std::uint64_t ts, std::string_view header_block,
+  // REQUIRES: header_block and value stay readable until finish().
+  void add(std::uint64_t ts, std::string_view header_block,
            std::string_view value) {
     const std::uint64_t key = d_.next_key;
-    std::uint8_t hv[kMaxVarint64];
-    std::size_t hvn =
-        header_block.empty() ? 0 : put_varint(hv, header_block.size());
-    const std::uint64_t body_len = hvn + header_block.size() + value.size();
+    // The CRC input after key and timestamp: the header's two varints, then
+    // the body's headers length (if any headers).
+    std::uint8_t head[RecordCrcs::kMaxHead];
     const std::uint64_t flag = header_block.empty() ? 0 : 1;
+    const std::uint64_t body_len =
+        (flag ? varint_size(header_block.size()) : 0) + header_block.size() +
+        value.size();
 
     // A record's header never straddles pages. The first record starting on
     // a new page is stored as a delta from the page's base timestamp (its
@@ -525,33 +539,28 @@ public:
     std::size_t hdr =
         varint_size(body_len) + varint_size((delta << 1) | flag) + 4;
     if (pg_ == fmt::kNoPage || ps_ - off_ < hdr) {
-      std::uint32_t np = new_page(0, key, ts);
-      if (pg_ != fmt::kNoPage)
-        seal(np);
-      pg_ = np;
-      off_ = dp::kHeaderSize;
+      move_to_new_page(0, key, ts);
       delta = 0;
       hdr = varint_size(body_len) + 1 + 4;
     }
-    std::uint8_t* p = w_.modify_in_place(pg_);
+    std::uint8_t* p = page();
     if (off_ == dp::kHeaderSize + get_u16(p + dp::kCont))
       index(key, pg_);
-    std::uint8_t* h = p + off_;
-    std::size_t n = put_varint(h, body_len);
-    n += put_varint(h + n, (delta << 1) | flag);
-    std::uint32_t crc = record_crc_start(key, ts);
-    crc = crc32c::extend(crc, h, n);
-    crc = crc32c::extend(crc, hv, hvn);
-    crc = crc32c::extend(crc, header_block.data(), header_block.size());
-    crc = crc32c::extend(crc, value.data(), value.size());
-    put_u32(h + n, crc);
-    w_.touch(pg_, off_, off_ + static_cast<std::uint32_t>(hdr));
+    std::size_t n = put_varint(head, body_len);
+    n += put_varint(head + n, (delta << 1) | flag);
+    copy_short(p + off_, head, n);
+    crc_at_[crcs_.size()] = p + off_ + n; // filled in by flush_crcs()
+    const std::size_t hvn =
+        flag ? put_varint(head + n, header_block.size()) : 0;
+    crcs_.add(key, ts, head, n + hvn, header_block, value);
     off_ += static_cast<std::uint32_t>(hdr);
 
     remaining_ = body_len;
-    copy(reinterpret_cast<const char*>(hv), hvn, key, ts);
+    copy(head + n, hvn, key, ts);
     copy(header_block.data(), header_block.size(), key, ts);
     copy(value.data(), value.size(), key, ts);
+    if (crcs_.full())
+      flush_crcs();
 
     if (d_.records() == 0)
       d_.first_ts = ts;
@@ -562,29 +571,59 @@ public:
     d_.last_ts = ts;
   }
 
+  // Writes the queued CRCs and marks the bytes written on the tail page.
+  void finish() {
+    flush_crcs();
+    zero_unused();
+    if (page_)
+      w_.touch(pg_, from_, off_);
+  }
+
 private:
-  std::uint32_t new_page(std::uint32_t cont, std::uint64_t first_key,
-                         std::uint64_t base_ts) {
+  // pg_'s bytes, writable.
+  std::uint8_t* page() {
+    if (!page_)
+      page_ = w_.modify_in_place(pg_);
+    return page_;
+  }
+
+  // Continues on a new page whose header says `cont` bytes continue a
+  // record, the next record to start gets `first_key`, and the base
+  // timestamp is `base_ts`; the page before it (if any) is sealed.
+  void move_to_new_page(std::uint32_t cont, std::uint64_t first_key,
+                        std::uint64_t base_ts) {
     std::uint32_t np;
-    std::uint8_t* q = w_.alloc(np, false);
+    std::uint8_t* q = w_.alloc_unzeroed(np);
+    std::memset(q, 0, dp::kHeaderSize);
     q[dp::kType] = fmt::kDataPage;
     put_u16(q + dp::kCont, static_cast<std::uint16_t>(cont));
     put_u32(q + dp::kPrev, pg_);
     put_u64(q + dp::kFirstKey, first_key);
     put_u64(q + dp::kBaseTs, base_ts);
     ++d_.data_pages;
-    if (pg_ == fmt::kNoPage)
+    if (pg_ == fmt::kNoPage) {
       d_.head = np;
-    return np;
+    } else { // the page stops being the tail: write its (seal) fields
+      zero_unused();
+      std::uint8_t* p = page();
+      put_u16(p + dp::kEnd, static_cast<std::uint16_t>(off_));
+      put_u32(p + dp::kNext, np);
+      w_.touch(pg_, from_, off_);
+      w_.touch(pg_, dp::kEnd, dp::kEnd + 2);
+      w_.touch(pg_, dp::kNext, dp::kNext + 4);
+    }
+    pg_ = np;
+    page_ = q;
+    off_ = from_ = dp::kHeaderSize;
+    allocated_ = true;
   }
 
-  // The current tail page stops being the tail: write its (seal) fields.
-  void seal(std::uint32_t next) {
-    std::uint8_t* p = w_.modify_in_place(pg_);
-    put_u16(p + dp::kEnd, static_cast<std::uint16_t>(off_));
-    put_u32(p + dp::kNext, next);
-    w_.touch(pg_, dp::kEnd, dp::kEnd + 2);
-    w_.touch(pg_, dp::kNext, dp::kNext + 4);
+  // A page this Appender allocated is zeroed past its data when it leaves
+  // it: the bytes that reach the file must not depend on what the buffer
+  // held before. (A later Appender then writes over zeros.)
+  void zero_unused() {
+    if (allocated_)
+      std::memset(page_ + off_, 0, ps_ - off_);
   }
 
   void index(std::uint64_t key, std::uint32_t pgno) {
@@ -594,21 +633,16 @@ private:
                {reinterpret_cast<const char*>(v), 4});
   }
 
-  void copy(const char* src, std::size_t n, std::uint64_t key,
+  void copy(const void* from, std::size_t n, std::uint64_t key,
             std::uint64_t ts) {
+    auto src = static_cast<const std::uint8_t*>(from);
     while (n > 0) {
-      if (off_ == ps_) {
-        std::uint64_t cont =
-            std::min<std::uint64_t>(remaining_, ps_ - dp::kHeaderSize);
-        std::uint32_t np = new_page(static_cast<std::uint32_t>(cont), key + 1,
-                                    ts);
-        seal(np);
-        pg_ = np;
-        off_ = dp::kHeaderSize;
-      }
+      if (off_ == ps_)
+        move_to_new_page(static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                             remaining_, ps_ - dp::kHeaderSize)),
+                         key + 1, ts);
       std::size_t k = std::min<std::size_t>(n, ps_ - off_);
-      std::memcpy(w_.modify_in_place(pg_) + off_, src, k);
-      w_.touch(pg_, off_, off_ + static_cast<std::uint32_t>(k));
+      std::memcpy(page_ + off_, src, k);
       off_ += static_cast<std::uint32_t>(k);
       src += k;
       n -= k;
@@ -616,19 +650,42 @@ private:
     }
   }
 
+  void flush_crcs() {
+    crcs_.compute();
+    for (std::size_t i = 0; i < crcs_.size(); ++i)
+      put_u32(crc_at_[i], crcs_.crc(i));
+    crcs_.clear();
+  }
+
   Writer& w_;
   catalog::Descriptor& d_;
   const std::uint32_t ps_;
   std::uint32_t pg_;
   std::uint32_t off_;
-  std::uint64_t remaining_ = 0;
+  std::uint32_t from_;           // where this Appender began writing pg_
+  std::uint8_t* page_ = nullptr; // pg_'s bytes, once fetched
+  bool allocated_ = false;       // pg_ is a page this Appender allocated
+  std::uint64_t remaining_ = 0;  // body bytes of the record not yet copied
+  RecordCrcs crcs_;
+  // Where the CRCs queued in crcs_ go, in its order.
+  std::array<std::uint8_t*, RecordCrcs::kCapacity> crc_at_;
 };
 
 } // namespace
 
 void append(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
             std::string_view header_block, std::string_view value) {
-  Appender(w, d).run(ts, header_block, value);
+  Appender a(w, d);
+  a.add(ts, header_block, value);
+  a.finish();
+}
+
+void append_batch(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
+                  std::span<const std::string_view> values) {
+  Appender a(w, d);
+  for (std::string_view v : values)
+    a.add(ts, {}, v);
+  a.finish();
 }
 
 void destroy(Writer& w, const catalog::Descriptor& d) {

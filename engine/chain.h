@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/catalog.h"
+#include "engine/coding.h"
 #include "engine/pager.h"
 
 #include <klite/engine.h>
@@ -16,6 +17,60 @@
 #include <vector>
 
 namespace klite::chain {
+
+// The CRCs of many records (format.h, "Record": over key, timestamp, the
+// header's varints, then the body), computed together so that
+// crc32c::extend_many interleaves them: a record of ~100 bytes on its own
+// is one chain of dependent `crc32` steps that leaves the unit two thirds
+// idle. Reading checks a page's records this way, appending computes them.
+class RecordCrcs {
+public:
+  // Records per compute(): enough for extend_many's four streams several
+  // times over, few enough that their bytes are still in the cache.
+  static constexpr std::size_t kCapacity = 32;
+  // Bytes add() takes between the timestamp and the body: the header's
+  // varints, and for a writer the headers' length varint too.
+  static constexpr std::size_t kMaxHead = 32;
+
+  // Queues a record whose CRC input is key, ts, head[0, head_len), then
+  // body1 and body2, which must stay readable until compute().
+  // REQUIRES: !full(), head_len <= kMaxHead.
+  void add(std::uint64_t key, std::uint64_t ts, const std::uint8_t* head,
+           std::size_t head_len, std::string_view body1,
+           std::string_view body2 = {}) noexcept {
+    std::uint8_t* pre = prefix_[n_].data();
+    coding::put_u64(pre, key);
+    coding::put_u64(pre + 8, ts);
+    coding::copy_short(pre + 16, head, head_len);
+    crc_[n_] = 0;
+    data_[0][n_] = pre;
+    len_[0][n_] = 16 + head_len;
+    data_[1][n_] = body1.data();
+    len_[1][n_] = body1.size();
+    data_[2][n_] = body2.data();
+    len_[2][n_] = body2.size();
+    used_[1] |= !body1.empty();
+    used_[2] |= !body2.empty();
+    ++n_;
+  }
+  std::size_t size() const noexcept { return n_; }
+  bool full() const noexcept { return n_ == kCapacity; }
+  // Computes the CRCs of the records queued since clear().
+  void compute() noexcept;
+  std::uint32_t crc(std::size_t i) const noexcept { return crc_[i]; }
+  void clear() noexcept;
+
+private:
+  // Three passes over all records: prefixes (key, timestamp, head), body1s,
+  // body2s; each is one extend_many over arrays of pointers and lengths.
+  static constexpr std::size_t kPasses = 3;
+  std::array<std::array<std::uint8_t, 16 + kMaxHead>, kCapacity> prefix_;
+  std::array<std::uint32_t, kCapacity> crc_;
+  std::array<std::array<const void*, kCapacity>, kPasses> data_;
+  std::array<std::array<std::size_t, kCapacity>, kPasses> len_;
+  std::array<bool, kPasses> used_ = {true}; // passes with bytes to read
+  std::size_t n_ = 0;
+};
 
 // A position in one stream of a snapshot. Holds page numbers, not
 // pointers, so it survives the writer's own later changes to other pages.
@@ -126,29 +181,13 @@ private:
   std::size_t verified_end_ = 0; // verify_page() covered starts_[0, this)
   Record rec_;
   std::string buf_; // the body of a record that spans pages
-  // verify_page()'s scratch, kept to reuse its capacity: one entry per
-  // record checked.
-  struct CrcBatch {
-    struct Prefix {
-      std::uint8_t bytes[40]; // key, timestamp, the header's two varints
-    };
-    std::vector<Prefix> prefix;
-    std::vector<std::uint32_t> index, stored, crc;
-    std::vector<const void*> data, body;
-    std::vector<std::size_t> len, body_len;
-    void resize(std::size_t n) {
-      if (prefix.size() >= n)
-        return;
-      prefix.resize(n);
-      for (auto* v : {&index, &stored, &crc})
-        v->resize(n);
-      for (auto* v : {&data, &body})
-        v->resize(n);
-      for (auto* v : {&len, &body_len})
-        v->resize(n);
-    }
+  // verify_page()'s scratch: the records queued in crcs_, in its order.
+  struct Check {
+    std::uint32_t index;  // in starts_
+    std::uint32_t stored; // the CRC the record's header holds
   };
-  CrcBatch batch_;
+  std::array<Check, RecordCrcs::kCapacity> checks_;
+  RecordCrcs crcs_;
 };
 
 // Encodes headers as stored in a record. Throws TooBig past the limit.
@@ -160,6 +199,10 @@ std::vector<Header> decode_headers(std::string_view block);
 // ts >= d.last_ts) and updates `d`.
 void append(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
             std::string_view header_block, std::string_view value);
+// The same as append(w, d, ts, {}, v) for each v of `values` in turn, but
+// faster: the tail page is looked up once, the CRCs are computed together.
+void append_batch(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
+                  std::span<const std::string_view> values);
 // Frees every data and index page of the stream.
 void destroy(Writer& w, const catalog::Descriptor& d);
 

@@ -15,25 +15,27 @@ namespace klite::coding {
 
 inline constexpr std::size_t kMaxVarint64 = 10;
 
+// The fixed-width helpers copy native integers: every supported target is
+// little-endian.
+static_assert(std::endian::native == std::endian::little);
+
 inline void put_u16(std::uint8_t* p, std::uint16_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v);
-  p[1] = static_cast<std::uint8_t>(v >> 8);
+  std::memcpy(p, &v, 2);
 }
 inline void put_u32(std::uint8_t* p, std::uint32_t v) noexcept {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  std::memcpy(p, &v, 4);
 }
 inline void put_u64(std::uint8_t* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  std::memcpy(p, &v, 8);
 }
 inline std::uint16_t get_u16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
 }
 inline std::uint32_t get_u32(const std::uint8_t* p) noexcept {
   std::uint32_t v;
-  std::memcpy(&v, p, 4); // every supported target is little-endian
-  static_assert(std::endian::native == std::endian::little);
+  std::memcpy(&v, p, 4);
   return v;
 }
 inline std::uint64_t get_u64(const std::uint8_t* p) noexcept {
@@ -42,9 +44,29 @@ inline std::uint64_t get_u64(const std::uint8_t* p) noexcept {
   return v;
 }
 
+// memcpy for a few bytes (n <= 32), such as a record header's varints: two
+// overlapping fixed-size copies, where a call into the C library's memcpy
+// would cost more than the copy itself.
+inline void copy_short(std::uint8_t* to, const std::uint8_t* from,
+                       std::size_t n) noexcept {
+  if (n >= 16) {
+    std::memcpy(to, from, 16);
+    std::memcpy(to + n - 16, from + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(to, from, 8);
+    std::memcpy(to + n - 8, from + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(to, from, 4);
+    std::memcpy(to + n - 4, from + n - 4, 4);
+  } else if (n > 0) {
+    to[0] = from[0];
+    to[n / 2] = from[n / 2];
+    to[n - 1] = from[n - 1];
+  }
+}
+
 inline void put_u64_be(std::uint8_t* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
+  put_u64(p, __builtin_bswap64(v));
 }
 inline std::uint64_t get_u64_be(const std::uint8_t* p) noexcept {
   return __builtin_bswap64(get_u64(p));

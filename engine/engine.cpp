@@ -323,8 +323,7 @@ std::uint64_t WriteTxn::append_batch(std::string_view stream,
   return guarded(t, [&] {
     std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t first = s.d.next_key;
-    for (std::string_view v : values)
-      chain::append(*t.writer, s.d, ts, {}, v);
+    chain::append_batch(*t.writer, s.d, ts, values);
     s.dirty = true;
     return first;
   });

@@ -610,6 +610,14 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
     sync();
   for (const Write& w : writes)
     file_->write_gather(w.off, std::span(parts).subspan(w.first, w.count));
+  // The file now holds these bytes, so the next transaction, which reads
+  // most of these B+tree and free-list pages, need not check their CRCs
+  // (W1 with 100 records per transaction spent ~10% of its time on that).
+  for (std::uint32_t pgno : order) {
+    const DirtyPage& page = dirty.at(pgno);
+    if (page.checked)
+      mark_good(pgno, get_u32(page.buf.get() + fmt::checked::kCrc));
+  }
   if (durable && !listed)
     sync();
   try {
@@ -663,6 +671,11 @@ std::uint8_t* Writer::alloc(std::uint32_t& pgno, bool checked) {
   std::uint8_t* p = install(pgno, true, checked);
   std::memset(p, 0, page_size());
   return p;
+}
+
+std::uint8_t* Writer::alloc_unzeroed(std::uint32_t& pgno) {
+  pgno = take_page();
+  return install(pgno, true, false);
 }
 
 std::uint8_t* Writer::cow(std::uint32_t& pgno) {

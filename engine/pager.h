@@ -201,6 +201,10 @@ public:
 
   // A new zeroed page; checked pages get their CRC at commit.
   std::uint8_t* alloc(std::uint32_t& pgno, bool checked);
+  // A new unchecked page with undefined bytes, for a caller that writes
+  // every byte before commit (zeroing a whole data page per few records
+  // showed in W1's profile).
+  std::uint8_t* alloc_unzeroed(std::uint32_t& pgno);
   // A writable copy of checked page `pgno`: itself if this txn made it,
   // otherwise a new page (the old one is freed). Updates `pgno`.
   std::uint8_t* cow(std::uint32_t& pgno);
