@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 
 namespace klite {
 
@@ -19,7 +22,19 @@ struct Engine::Impl {
   Impl(const std::string& path, const Options& options)
       : pager(path, options) {}
   Pager pager;
-  std::atomic<bool> writing{false};
+  // The write transaction of this Engine: at most one, whichever thread
+  // runs it; write() on another thread waits for it up to busy_timeout.
+  std::mutex writer_mu;
+  std::condition_variable writer_done;
+  bool writing = false; // guarded by writer_mu
+
+  void end_writer() noexcept {
+    {
+      std::lock_guard lock(writer_mu);
+      writing = false;
+    }
+    writer_done.notify_one();
+  }
   std::shared_ptr<Engine::Session> session; // owned by the query layer
   // Engine::interrupt() bumps it, possibly from a signal handler, so it
   // must be a lock-free atomic.
@@ -73,7 +88,7 @@ struct ReadTxn::Impl {
     if (writer) {
       writer.reset();
       engine->pager.end_write();
-      engine->writing.store(false);
+      engine->end_writer();
     } else {
       engine->pager.release(snapshot);
     }
@@ -410,13 +425,18 @@ ReadTxn Engine::read() {
 WriteTxn Engine::write() {
   const auto& e = engine_of(impl_);
   e->pager.check_writable();
-  if (e->writing.exchange(true))
-    throw Error(ErrorCode::Busy,
-                e->pager.path() + ": a write transaction is already open");
+  const auto timeout = e->pager.options().busy_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::unique_lock lock(e->writer_mu);
+    if (!e->writer_done.wait_until(lock, deadline, [&] { return !e->writing; }))
+      throw_busy(e->pager.path() + ": a write transaction is already open", timeout);
+    e->writing = true;
+  }
   try {
-    e->pager.begin_write();
+    e->pager.begin_write(deadline);
   } catch (...) {
-    e->writing.store(false);
+    e->end_writer();
     throw;
   }
   try {
@@ -426,7 +446,7 @@ WriteTxn Engine::write() {
         std::make_unique<ReadTxn::Impl>(e, std::make_unique<Writer>(base)));
   } catch (...) {
     e->pager.end_write();
-    e->writing.store(false);
+    e->end_writer();
     throw;
   }
 }

@@ -38,4 +38,11 @@ void throw_corrupt(const std::string& path, std::uint32_t pgno,
               path + ": page " + std::to_string(pgno) + ": " + what);
 }
 
+void throw_busy(const std::string& what, std::chrono::milliseconds waited) {
+  throw Error(ErrorCode::Busy,
+              waited.count() > 0
+                  ? what + " (waited " + std::to_string(waited.count()) + " ms)"
+                  : what);
+}
+
 } // namespace klite

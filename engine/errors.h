@@ -3,6 +3,7 @@
 
 #include <klite/error.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -13,5 +14,8 @@ namespace klite {
 // Throws Error(Corrupt): "<path>: page <pgno>: <what>".
 [[noreturn]] void throw_corrupt(const std::string& path, std::uint32_t pgno,
                                 const std::string& what);
+// Throws Error(Busy): "<what>", then " (waited N ms)" if `waited` > 0.
+[[noreturn]] void throw_busy(const std::string& what,
+                             std::chrono::milliseconds waited);
 
 } // namespace klite

@@ -457,20 +457,16 @@ void Pager::mark_good(std::uint32_t pgno, std::uint32_t crc) const noexcept {
                                  std::memory_order_relaxed);
 }
 
-void Pager::begin_write() {
+void Pager::begin_write(std::chrono::steady_clock::time_point deadline) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + options_.busy_timeout;
   // Polled, as SQLite's busy handler does: flock cannot time out, and a
   // lock held for a commit is usually let go within milliseconds.
   for (auto nap = std::chrono::microseconds(500); !lock_file_->try_lock();
        nap = std::min<std::chrono::microseconds>(2 * nap, std::chrono::milliseconds(20))) {
     const auto now = Clock::now();
     if (now >= deadline)
-      throw Error(ErrorCode::Busy,
-                  path() + ": another open of the file holds the write lock" +
-                      (options_.busy_timeout.count() > 0
-                           ? " (waited " + std::to_string(options_.busy_timeout.count()) + " ms)"
-                           : std::string()));
+      throw_busy(path() + ": another open of the file holds the write lock",
+                 options_.busy_timeout);
     std::this_thread::sleep_for(std::min<Clock::duration>(nap, deadline - now));
   }
 }

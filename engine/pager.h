@@ -22,6 +22,7 @@
 #include <klite/engine.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -120,10 +121,10 @@ public:
 
   // The file's write lock, on the companion file `path-lock`, which every
   // writable open creates: one writer at a time across all opens of the
-  // file. begin_write() waits up to Options::busy_timeout for it, then
-  // throws Busy. A writer's snapshot must be taken after begin_write(), so
-  // that it builds on the newest commit.
-  void begin_write();
+  // file. begin_write() waits until `deadline` for it, then throws Busy. A
+  // writer's snapshot must be taken after begin_write(), so that it builds
+  // on the newest commit.
+  void begin_write(std::chrono::steady_clock::time_point deadline);
   void end_write() noexcept;
   // Writes the dirty pages and the new meta page; see invariant 2.
   void commit(const Meta& meta, DirtyMap& dirty);

@@ -4,7 +4,12 @@
 // opaque byte value and optional headers.
 //
 // Concurrency model: one write transaction at a time per file (across
-// Engines and processes: see write()), any number of read transactions. A read transaction sees the snapshot of the last
+// Engines and processes: see write()), any number of read transactions.
+// The native API of one Engine may be used from many threads at once: each
+// transaction (and its cursors) by one thread at a time, but read
+// transactions on any number of threads beside the write transaction,
+// neither blocking the other. The query layer (exec, prepare, Statement)
+// is not yet: use it from one thread at a time per Engine. A read transaction sees the snapshot of the last
 // commit before it began, for its whole life. Committed pages are never
 // modified in place (copy-on-write), so there is no recovery step on open.
 //
@@ -52,9 +57,10 @@ struct Options {
   std::uint32_t page_size = 4096;  // new files only: a power of two, 1024..32768
   Durability durability = Durability::Full;
   bool verify_checksums = true; // check record CRCs on every read
-  // How long write() waits for the write lock while another open of the
-  // file (another process, or another Engine in this one) holds it, before
-  // it throws Busy. Zero: Busy at once.
+  // How long write() waits while another thread's write transaction on
+  // this Engine, or another open of the file (another process, or another
+  // Engine in this one) holds the write lock, before it throws Busy. Zero:
+  // Busy at once.
   std::chrono::milliseconds busy_timeout{0};
   // Clock for append timestamps, in microseconds since the Unix epoch.
   // Empty means the system clock. Tests inject their own.
@@ -219,8 +225,9 @@ public:
   // Begins the write transaction. One write transaction at a time per
   // file: it holds the file's write lock (FILE-lock, docs/ARCHITECTURE.md
   // section 6) until it commits or aborts. Throws ReadOnly on a read-only
-  // engine, Busy if this Engine has a write transaction open, or if another
-  // open of the file holds the lock for longer than Options::busy_timeout.
+  // engine, and Busy if the write transaction of this Engine (begun on any
+  // thread) or the lock of another open of the file is held for longer
+  // than Options::busy_timeout.
   WriteTxn write();
 
   // Conveniences, each one whole transaction.

@@ -198,6 +198,8 @@ Result klite_append_batch(const std::string& workload, const Config& c,
 Result klite_append_single(const std::string& workload, const Config& c,
                            const DataSet& data, const fs::path& path);
 Result klite_durable(const DataSet& data, const fs::path& path);
+Result klite_durable_threads(const DataSet& data, const fs::path& path,
+                             unsigned threads);
 Result klite_get_txn(const Config& c, const DataSet& data, const fs::path& path,
                      bool verify_crc);
 Result klite_get_engine(const Config& c, const DataSet& data,

@@ -12,9 +12,12 @@
 #include <klite/engine.h>
 #include <klite/statement.h>
 
+#include <chrono>
 #include <ctime>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace kbench {
 
@@ -125,6 +128,61 @@ KLITE_BENCH_WORKLOAD Result klite_durable(const DataSet& data,
   Result r{"W2 durable commit", Family::Klite,        "klite Durability::Full",
            data.records(),      data.payload_bytes(), all.seconds()};
   set_latencies(r, std::move(lat));
+  return r;
+}
+
+// W2 with `threads` threads sharing one Engine, each committing its share
+// of the records one per transaction. Without group commit (issue 8) the
+// write transactions take turns (write() waits for the one before), each
+// with its own fdatasync: this shows what group commit has to improve on.
+KLITE_BENCH_WORKLOAD Result klite_durable_threads(const DataSet& data,
+                                                  const fs::path& path,
+                                                  unsigned threads) {
+  Batch values(data, data.records());
+  values.load(1, data.records() + 1);
+  klite::Options o;
+  o.durability = klite::Durability::Full;
+  o.busy_timeout = std::chrono::minutes(10);
+  auto e = klite::Engine::open(path.string(), o);
+  std::vector<std::vector<double>> lat(threads);
+  std::vector<std::string> errors(threads);
+  Stopwatch all;
+  all.start();
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        for (std::uint64_t k = 1 + t; k <= data.records(); k += threads) {
+          auto t0 = Stopwatch::clock::now();
+          auto w = e.write();
+          w.append(kStream, values.value(k - 1));
+          w.commit();
+          lat[t].push_back(std::chrono::duration<double>(
+                               Stopwatch::clock::now() - t0).count());
+        }
+      } catch (const std::exception& x) {
+        errors[t] = x.what();
+      }
+    });
+  for (auto& t : pool)
+    t.join();
+  all.stop();
+  for (const auto& err : errors)
+    if (!err.empty())
+      throw std::runtime_error("klite: " + err);
+  if (e.info(kStream).records != data.records())
+    throw std::runtime_error("klite: the threads committed " +
+                             std::to_string(e.info(kStream).records) +
+                             " records, expected " +
+                             std::to_string(data.records()));
+  Result r{"W2 group commit", Family::Klite,
+           "klite " + std::to_string(threads) + " writer thread" +
+               (threads > 1 ? "s" : ""),
+           data.records(), data.payload_bytes(), all.seconds()};
+  std::vector<double> samples;
+  for (auto& l : lat)
+    samples.insert(samples.end(), l.begin(), l.end());
+  set_latencies(r, std::move(samples));
   return r;
 }
 
