@@ -16,7 +16,7 @@ using namespace coding;
 FreeList::FreeList(Writer& writer) : w_(writer) {
   const Pages& pages = w_.pages();
   std::uint64_t txn = pages.meta().txn_id; // this writer's txn id
-  bound_ = std::min(txn - 2, pages.pager().oldest_reader());
+  bound_ = pages.pager().oldest_reader(txn - 2);
   std::uint32_t ps = pages.page_size();
   std::size_t max_pages = pages.meta().page_count;
   for (std::uint32_t pg = pages.meta().free_root; pg != fmt::kNoPage;) {

@@ -13,9 +13,10 @@
 //    2), and everything after reads that snapshot. A writer may keep the
 //    file open: the bytes a committed snapshot reaches do not change
 //    (invariant 1 of pager.h) until the writer reuses its freed pages, two
-//    commits later at the earliest. There is no cross-process reader table
-//    yet, so a check that runs while a busy writer commits many times may
-//    report pages that were reused under it; check a quiet file, or a copy.
+//    commits later at the earliest. klite::inspect takes no slot in the
+//    reader table (it never writes FILE-lock), so a check that runs while a
+//    busy writer commits many times may report pages that were reused
+//    under it; check a quiet file, or a copy.
 //  - A damaged file gives Problems, never a crash, a hang or unbounded
 //    memory: pages are read with pread into buffers (nothing is mapped, so
 //    a file truncated underneath cannot raise SIGBUS), every offset and

@@ -5,6 +5,7 @@
 #include "engine/errors.h"
 #include "engine/format.h"
 #include "engine/freelist.h"
+#include "engine/readers.h"
 
 #include <algorithm>
 #include <chrono>
@@ -218,8 +219,18 @@ Pager::Pager(const std::string& path, const Options& options)
       path, options.read_only ? os::File::Mode::ReadOnly
                               : os::File::Mode::ReadWrite);
   load_meta();
-  if (!options.read_only)
+  try {
     lock_file_ = std::make_unique<os::File>(path + "-lock", os::File::Mode::Create);
+    reader_table_ = std::make_unique<ReaderTable>(*lock_file_);
+  } catch (const Error& e) {
+    // A read-only open where FILE-lock cannot be made or written (a
+    // read-only directory) reads without a slot: no writer can have
+    // the file open there either, short of another user's.
+    if (!options.read_only || e.code() != ErrorCode::IO)
+      throw;
+    reader_table_.reset();
+    lock_file_.reset();
+  }
 }
 
 Pager::~Pager() = default;
@@ -375,40 +386,81 @@ void Pager::adopt_newer_commit(std::uint64_t file_size) {
 }
 
 Pages Pager::acquire() {
-  // A file shrunk underneath must give an error here, not SIGBUS later:
-  // its size is read before anything touches the mapping, the meta pages
-  // included.
-  std::uint64_t size = file_->size();
-  if (size >= 2 * std::uint64_t{page_size_})
-    adopt_newer_commit(size);
-  Pages snap = [&] {
-    std::lock_guard lock(mu_);
-    auto it = std::find_if(readers_.begin(), readers_.end(), [&](auto& r) {
-      return r.first == current_.txn_id;
-    });
-    if (it != readers_.end())
-      ++it->second;
-    else
-      readers_.emplace_back(current_.txn_id, 1);
-    return Pages(*this, current_, map_);
-  }();
-  std::uint64_t need = std::uint64_t{snap.meta().page_count} * page_size_;
-  if (size < need) {
-    // Or grown by another process's commit since `size` was read.
-    try {
-      size = file_->size();
-    } catch (...) {
+  for (std::uint64_t tried = 0;;) {
+    // A file shrunk underneath must give an error here, not SIGBUS later:
+    // its size is read before anything touches the mapping, the meta pages
+    // included.
+    std::uint64_t size = file_->size();
+    if (size >= 2 * std::uint64_t{page_size_})
+      adopt_newer_commit(size);
+    Pages snap = [&] {
+      std::lock_guard lock(mu_);
+      auto it = std::find_if(readers_.begin(), readers_.end(), [&](auto& r) {
+        return r.first == current_.txn_id;
+      });
+      if (it != readers_.end())
+        ++it->second;
+      else
+        readers_.emplace_back(current_.txn_id, 1);
+      publish_oldest();
+      return Pages(*this, current_, map_);
+    }();
+    const std::uint64_t txn = snap.meta().txn_id;
+    // A writer that began before this snapshot was published may reuse
+    // pages freed by commit txn + 1 once commit txn + 2 exists (invariant
+    // 3). If the file holds such a commit already, take a newer snapshot
+    // (as long as there is one to take).
+    if (size >= 2 * std::uint64_t{page_size_} && txn > tried &&
+        newest_txn_on_disk(txn + 1) > txn + 1) {
       release(snap);
-      throw;
+      tried = txn;
+      continue;
     }
+    std::uint64_t need = std::uint64_t{snap.meta().page_count} * page_size_;
+    if (size < need) {
+      // Or grown by another process's commit since `size` was read.
+      try {
+        size = file_->size();
+      } catch (...) {
+        release(snap);
+        throw;
+      }
+    }
+    if (size < need) {
+      release(snap);
+      throw_corrupt(path(), static_cast<std::uint32_t>(txn % 2),
+                    "file is truncated: " + std::to_string(size) +
+                        " bytes, the last commit needs " + std::to_string(need));
+    }
+    return snap;
   }
-  if (size < need) {
-    release(snap);
-    throw_corrupt(path(), static_cast<std::uint32_t>(snap.meta().txn_id % 2),
-                  "file is truncated: " + std::to_string(size) +
-                      " bytes, the last commit needs " + std::to_string(need));
+}
+
+std::uint64_t Pager::newest_txn_on_disk(std::uint64_t above) const {
+  std::shared_ptr<const os::Mapping> map;
+  {
+    std::lock_guard lock(mu_);
+    map = map_;
   }
-  return snap;
+  std::uint64_t newest = 0;
+  for (std::uint32_t slot = 0; slot < 2; ++slot) {
+    const std::uint8_t* raw = map->data() + std::size_t{slot} * page_size_;
+    if (get_u64(raw + fmt::meta::kTxnId) <= above) // nearly always: no CRC
+      continue;
+    const MetaCandidate c = decode_meta(raw);
+    if (c.magic && c.crc_ok)
+      newest = std::max(newest, c.meta.txn_id);
+  }
+  return newest;
+}
+
+void Pager::publish_oldest() noexcept {
+  if (!reader_table_)
+    return;
+  std::uint64_t oldest = 0;
+  for (const auto& r : readers_)
+    oldest = oldest == 0 ? r.first : std::min(oldest, r.first);
+  reader_table_->publish(oldest);
 }
 
 void Pager::release(const Pages& snapshot) noexcept {
@@ -419,15 +471,16 @@ void Pager::release(const Pages& snapshot) noexcept {
   if (it != readers_.end() && --it->second == 0) {
     *it = readers_.back();
     readers_.pop_back();
+    publish_oldest();
   }
 }
 
-std::uint64_t Pager::oldest_reader() const {
+std::uint64_t Pager::oldest_reader(std::uint64_t below) const {
   std::lock_guard lock(mu_);
-  std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t oldest = below;
   for (const auto& r : readers_)
     oldest = std::min(oldest, r.first);
-  return oldest;
+  return reader_table_ ? reader_table_->oldest(oldest) : oldest;
 }
 
 std::unique_ptr<std::uint8_t[]> Pager::take_buffer() {

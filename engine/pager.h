@@ -14,7 +14,8 @@
 //     it writes the meta page, and again after (FORMAT.md section 12).
 //  3. A page freed by commit T is reused only by a write transaction W with
 //     T <= W - 2 (so the other meta page stays usable) and T <= the snapshot
-//     of every live reader.
+//     of every live reader, of this open or, through the reader table
+//     (readers.h), of any other.
 #pragma once
 
 #include "engine/os.h"
@@ -95,6 +96,7 @@ private:
 };
 
 class FreeList;
+class ReaderTable;
 
 // The file and what all transactions of one Engine share.
 class Pager {
@@ -116,8 +118,9 @@ public:
   // holds every page the snapshot needs.
   Pages acquire();
   void release(const Pages& snapshot) noexcept;
-  // The oldest snapshot txn id any live reader uses, or UINT64_MAX.
-  std::uint64_t oldest_reader() const;
+  // The oldest snapshot txn id a live reader uses, in this open or (through
+  // the reader table) any other, if it is below `below`; else `below`.
+  std::uint64_t oldest_reader(std::uint64_t below) const;
 
   // The file's write lock, on the companion file `path-lock`, which every
   // writable open creates: one writer at a time across all opens of the
@@ -150,14 +153,20 @@ private:
   // Makes current_ the newest valid commit in the file, which another
   // process may have made: every snapshot starts from the file's meta
   // pages, read through the shared mapping (the page cache is unified).
-  // The reader table that makes long readers in other processes safe is
-  // not here yet (issue 8).
   void adopt_newer_commit(std::uint64_t file_size);
   void grow(std::uint64_t needed);
+  // The largest txn id above `above` of a meta page in the file whose CRC
+  // holds, or 0 if there is none.
+  std::uint64_t newest_txn_on_disk(std::uint64_t above) const;
+  // Puts the oldest snapshot of readers_ in the reader table. Holds mu_.
+  void publish_oldest() noexcept;
 
   Options options_;
   std::unique_ptr<os::File> file_;
-  std::unique_ptr<os::File> lock_file_; // null when read-only
+  // FILE-lock: the write lock, and the reader table mapped from it. Null
+  // for a read-only open that cannot write it.
+  std::unique_ptr<os::File> lock_file_;
+  std::unique_ptr<ReaderTable> reader_table_;
   std::uint32_t page_size_ = 0;
   std::uint64_t file_size_ = 0;
   std::atomic<bool> sync_failed_{false};

@@ -128,21 +128,42 @@ TEST_CASE("Write lock: a second Engine on the file gets Busy until the first com
   CHECK(a.read().get("s", 2)->value == "from b");
 }
 
-TEST_CASE("Write lock: a read-only open takes no lock and makes no lock file") {
+TEST_CASE("Write lock: a read-only open takes no write lock") {
   klite::test::TempDir dir;
   const std::string path = dir.file();
   { Engine::open(path, quiet()).append("s", "x"); }
-  std::filesystem::remove(path + "-lock");
   Options ro = quiet();
   ro.read_only = true;
-  Engine r = Engine::open(path, ro);
-  CHECK(r.read().info("s").records == 1);
-  CHECK_FALSE(std::filesystem::exists(path + "-lock"));
-  try {
-    r.write();
-    FAIL("a read-only engine began a write transaction");
-  } catch (const klite::Error& e) {
-    CHECK(e.code() == ErrorCode::ReadOnly);
+  auto expect_read_only = [](Engine& e) {
+    try {
+      e.write();
+      FAIL("a read-only engine began a write transaction");
+    } catch (const klite::Error& err) {
+      CHECK(err.code() == ErrorCode::ReadOnly);
+    }
+  };
+  SUBCASE("it makes FILE-lock, for its reader slot") {
+    std::filesystem::remove(path + "-lock");
+    Engine r = Engine::open(path, ro);
+    CHECK(r.read().info("s").records == 1);
+    CHECK(std::filesystem::exists(path + "-lock"));
+    expect_read_only(r);
+    Engine w = Engine::open(path, quiet()); // and a writer is not kept out
+    CHECK(w.append("s", "y") == 2);
+  }
+  SUBCASE("where FILE-lock cannot be made, it reads without a slot; a writer cannot open") {
+    std::filesystem::remove(path + "-lock");
+    std::filesystem::create_directory(path + "-lock"); // EISDIR, as root too
+    Engine r = Engine::open(path, ro);
+    CHECK(r.read().info("s").records == 1);
+    expect_read_only(r);
+    try {
+      Engine::open(path, quiet());
+      FAIL("a writable open without its lock file");
+    } catch (const klite::Error& err) {
+      CHECK(err.code() == ErrorCode::IO);
+      CHECK(std::string(err.what()).find(path + "-lock: open: ") == 0);
+    }
   }
 }
 
