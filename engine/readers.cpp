@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+
+#include <fcntl.h>
 
 #include <unistd.h>
 
@@ -36,21 +38,30 @@ std::size_t owner_at(std::size_t slot) { return kSlotsAt + slot * kSlotSize; }
 std::size_t txn_at(std::size_t slot) { return owner_at(slot) + 8; }
 
 // The start time of process `pid` (field 22 of /proc/PID/stat, in clock
-// ticks since boot), or 0 if there is no such process or no /proc.
+// ticks since boot), or 0 if there is no such process (it may end while
+// this reads: ESRCH) or no /proc.
 std::uint64_t start_time(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = ::read(fd, buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
   // Field 2 is the command name in parentheses, which may hold anything:
   // count fields from the last ')'.
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos)
+  const char* p = std::strrchr(buf, ')');
+  if (!p)
     return 0;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i)
-    if (i == 22)
-      return std::stoull(field);
-  return 0;
+  for (int field = 2; field < 22 && *p; ++p)
+    field += *p == ' ';
+  return std::strtoull(p, nullptr, 10);
 }
 
 std::uint64_t own_token() {

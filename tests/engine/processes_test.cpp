@@ -1,0 +1,192 @@
+// Several processes on one file (issue 8): a writer process and 4 reader
+// processes, readers checking every snapshot, while the parent SIGKILLs
+// readers and the writer at random and starts new ones. Each new writer
+// gets the lock of the one killed; each killed reader's slot is reclaimed;
+// no reader ever sees a snapshot that mixes commits, and the file checks
+// clean at the end.
+#include <doctest/doctest.h>
+#include <klite/engine.h>
+
+#include "engine/inspect.h"
+#include "test_util.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using klite::Engine;
+
+#if defined(KLITE_LONG_TESTS) && KLITE_LONG_TESTS
+constexpr auto kRun = std::chrono::seconds(20);
+#else
+constexpr auto kRun = std::chrono::seconds(2);
+#endif
+
+const char* const kStreams[] = {"a", "b", "c"};
+
+std::string value_of(const std::string& stream, std::uint64_t key) {
+  return stream + ":" + std::to_string(key);
+}
+
+// "a=3 b=0 c=7 ": each stream's record count after a commit, the value of
+// the record the same commit appends to stream "log".
+std::string counts_line(const std::uint64_t (&counts)[3]) {
+  std::string line;
+  for (int s = 0; s < 3; ++s)
+    line += std::string(kStreams[s]) + "=" + std::to_string(counts[s]) + " ";
+  return line;
+}
+
+klite::Options options() {
+  klite::Options o;
+  o.durability = klite::Durability::Off; // a killed process loses nothing
+  o.busy_timeout = std::chrono::seconds(30);
+  return o;
+}
+
+// Runs `body` in a child process; a failure is written to `report` and
+// ends the child with status 1.
+template <class F> pid_t spawn(const std::string& report, F&& body) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::string failure;
+    try {
+      failure = body();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      std::ofstream(report, std::ios::app) << failure << "\n";
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  return pid;
+}
+
+// Commits forever: 1 to 3 streams, 1 to 20 records each, and the log.
+std::string write_forever(const std::string& path, std::uint64_t seed) {
+  Engine e = Engine::open(path, options());
+  klite::test::Rng rng(seed);
+  for (;;) {
+    auto w = e.write(); // a killed writer's lock went with it
+    std::uint64_t counts[3];
+    for (int s = 0; s < 3; ++s)
+      counts[s] = w.info(kStreams[s]).records;
+    for (int i = 0, n = 1 + static_cast<int>(rng.next() % 3); i < n; ++i) {
+      const int s = static_cast<int>(rng.next() % 3);
+      for (auto k = 1 + rng.next() % 20; k > 0; --k) {
+        ++counts[s];
+        w.append(kStreams[s], value_of(kStreams[s], counts[s]));
+      }
+    }
+    w.append("log", counts_line(counts));
+    w.commit();
+  }
+}
+
+// Checks snapshots forever; returns the first inconsistency.
+std::string read_forever(const std::string& path) {
+  Engine e = Engine::open(path, options());
+  for (;;) {
+    auto t = e.read();
+    const std::string expect(t.get("log", t.info("log").last_key)->value);
+    std::uint64_t counts[3];
+    for (int s = 0; s < 3; ++s) {
+      const std::string name = kStreams[s];
+      counts[s] = t.info(name).records;
+      std::uint64_t key = 0;
+      auto c = t.cursor(name);
+      for (bool ok = c.first(); ok; ok = c.next()) {
+        ++key;
+        if (c.record().key != key || c.record().value != value_of(name, key))
+          return "stream " + name + ": key " + std::to_string(c.record().key) + " where " +
+                 std::to_string(key) + " was due";
+      }
+      if (key != counts[s])
+        return "stream " + name + ": " + std::to_string(key) + " rows, INFO says " +
+               std::to_string(counts[s]);
+    }
+    if (counts_line(counts) != expect)
+      return "a snapshot mixes commits: " + counts_line(counts) + "vs its log " + expect;
+  }
+}
+
+} // namespace
+
+TEST_CASE("Processes: a writer and 4 readers, SIGKILLed at random, never see a torn snapshot") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  const std::string report = dir.file("failures.txt");
+  {
+    Engine e = Engine::open(path, options());
+    auto w = e.write();
+    for (const char* s : kStreams)
+      w.create_stream(s);
+    w.append("log", "a=0 b=0 c=0 ");
+    w.commit();
+  }
+  klite::test::Rng rng(7);
+  std::uint64_t seed = 1;
+  pid_t writer = spawn(report, [&] { return write_forever(path, seed); });
+  // (Each writer gets its own seed: the lambdas run in the children.)
+  std::vector<pid_t> readers;
+  for (int r = 0; r < 4; ++r)
+    readers.push_back(spawn(report, [&] { return read_forever(path); }));
+
+  int writer_kills = 0, reader_kills = 0;
+  std::uint64_t commits_seen = 0;
+  const auto end = std::chrono::steady_clock::now() + kRun;
+  while (std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng.next() % 80));
+    // A child that ended by itself found something wrong.
+    int status = 0;
+    if (::waitpid(-1, &status, WNOHANG) > 0)
+      break;
+    if (rng.next() % 4 == 0) {
+      REQUIRE(::kill(writer, SIGKILL) == 0);
+      REQUIRE(::waitpid(writer, nullptr, 0) == writer);
+      ++writer_kills;
+      // The new writer must make progress past the killed one's commits.
+      commits_seen = Engine::open(path, options()).info("log").records;
+      ++seed;
+      writer = spawn(report, [&] { return write_forever(path, seed); });
+    } else {
+      pid_t& victim = readers[rng.next() % readers.size()];
+      REQUIRE(::kill(victim, SIGKILL) == 0);
+      REQUIRE(::waitpid(victim, nullptr, 0) == victim);
+      ++reader_kills;
+      victim = spawn(report, [&] { return read_forever(path); });
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (pid_t p : readers)
+    ::kill(p, SIGKILL);
+  ::kill(writer, SIGKILL);
+  while (::waitpid(-1, nullptr, 0) > 0) {
+  }
+
+  const bool failed = std::filesystem::exists(report);
+  CHECK_FALSE(failed);
+  if (failed)
+    MESSAGE("failures:\n" << klite::test::read_file_bytes(report));
+  Engine e = Engine::open(path, options());
+  const std::uint64_t commits = e.info("log").records;
+  CHECK(commits > commits_seen); // the last writer committed too
+  CHECK(writer_kills > 0);
+  CHECK(reader_kills > 0);
+  CHECK(klite::inspect::check(klite::inspect::File(path)).clean());
+  MESSAGE("processes: " << commits << " commits, " << writer_kills << " writers and "
+                        << reader_kills << " readers killed");
+}
