@@ -28,7 +28,9 @@ struct Engine::Impl {
   std::condition_variable writer_done;
   bool writing = false; // guarded by writer_mu
 
+  // Lets go of the file's write lock, then of this Engine's writer slot.
   void end_writer() noexcept {
+    pager.end_write();
     {
       std::lock_guard lock(writer_mu);
       writing = false;
@@ -87,7 +89,6 @@ struct ReadTxn::Impl {
     *alive = false;
     if (writer) {
       writer.reset();
-      engine->pager.end_write();
       engine->end_writer();
     } else {
       engine->pager.release(snapshot);
@@ -436,7 +437,7 @@ WriteTxn Engine::write() {
   try {
     e->pager.begin_write(deadline);
   } catch (...) {
-    e->end_writer();
+    e->end_writer(); // unlocking a lock not taken does nothing
     throw;
   }
   try {
@@ -445,7 +446,6 @@ WriteTxn Engine::write() {
     return WriteTxn(
         std::make_unique<ReadTxn::Impl>(e, std::make_unique<Writer>(base)));
   } catch (...) {
-    e->pager.end_write();
     e->end_writer();
     throw;
   }

@@ -454,13 +454,19 @@ std::uint64_t Pager::newest_txn_on_disk(std::uint64_t above) const {
   return newest;
 }
 
+std::uint64_t Pager::oldest_local(std::uint64_t below) const noexcept {
+  std::uint64_t oldest = below;
+  for (const auto& r : readers_)
+    oldest = std::min(oldest, r.first);
+  return oldest;
+}
+
 void Pager::publish_oldest() noexcept {
   if (!reader_table_)
     return;
-  std::uint64_t oldest = 0;
-  for (const auto& r : readers_)
-    oldest = oldest == 0 ? r.first : std::min(oldest, r.first);
-  reader_table_->publish(oldest);
+  const std::uint64_t none = std::numeric_limits<std::uint64_t>::max();
+  const std::uint64_t oldest = oldest_local(none);
+  reader_table_->publish(oldest == none ? 0 : oldest);
 }
 
 void Pager::release(const Pages& snapshot) noexcept {
@@ -477,9 +483,7 @@ void Pager::release(const Pages& snapshot) noexcept {
 
 std::uint64_t Pager::oldest_reader(std::uint64_t below) const {
   std::lock_guard lock(mu_);
-  std::uint64_t oldest = below;
-  for (const auto& r : readers_)
-    oldest = std::min(oldest, r.first);
+  const std::uint64_t oldest = oldest_local(below);
   return reader_table_ ? reader_table_->oldest(oldest) : oldest;
 }
 
@@ -592,15 +596,18 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
   const bool durable = options_.durability == Durability::Full;
   std::vector<CommitRange> ranges;
   std::uint64_t listed_bytes = 0;
+  bool listed = durable; // until the list outgrows the meta page or the cap
   auto list = [&](std::uint64_t off, const std::uint8_t* p, std::uint32_t n) {
-    if (!durable || listed_bytes > kMaxListedBytes)
-      return;
+    if (!listed)
+      return; // no CRCs for a list that will not be written
     listed_bytes += n;
     if (!ranges.empty() && ranges.back().offset + ranges.back().length == off)
       ranges.back().length += n;
     else
       ranges.push_back({off, n, 0});
     ranges.back().crc = crc32c::extend(ranges.back().crc, p, n);
+    listed = listed_bytes <= kMaxListedBytes &&
+             ranges.size() <= fmt::meta::max_ranges(page_size_);
   };
 
   bool last_fresh = false;
@@ -635,8 +642,6 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
     }
     last_fresh = page.fresh;
   }
-  const bool listed = durable && listed_bytes <= kMaxListedBytes &&
-                      ranges.size() <= fmt::meta::max_ranges(page_size_);
   if (!listed)
     ranges.clear();
 
@@ -675,10 +680,10 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
     sync_failed_ = true; // part of the meta page may be in the file
     throw;
   }
-  if (durable)
+  if (durable) {
     sync();
-  if (durable)
     durable_txn_ = meta.txn_id;
+  }
   std::lock_guard lock(mu_);
   current_ = meta;
 }

@@ -158,7 +158,9 @@ private:
   // The largest txn id above `above` of a meta page in the file whose CRC
   // holds, or 0 if there is none.
   std::uint64_t newest_txn_on_disk(std::uint64_t above) const;
-  // Puts the oldest snapshot of readers_ in the reader table. Holds mu_.
+  // The oldest snapshot in readers_ if below `below`, else `below`; and
+  // that snapshot (0: none) put in the reader table. Both hold mu_.
+  std::uint64_t oldest_local(std::uint64_t below) const noexcept;
   void publish_oldest() noexcept;
 
   Options options_;

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
+#include "snapshot_util.h"
 #include "test_util.h"
 
 #include <atomic>
@@ -27,19 +28,6 @@ constexpr auto kStress = std::chrono::milliseconds(1500);
 
 const char* const kStreams[] = {"a", "b", "c", "d"};
 constexpr int kReaders = 8;
-
-std::string value_of(const std::string& stream, std::uint64_t key) {
-  return stream + ":" + std::to_string(key);
-}
-
-// The state a commit leaves, written by the same commit as the last record
-// of stream "log": each stream's record count, "a=3 b=0 c=7 d=1".
-std::string counts_line(const std::uint64_t (&counts)[4]) {
-  std::string line;
-  for (int s = 0; s < 4; ++s)
-    line += std::string(kStreams[s]) + "=" + std::to_string(counts[s]) + " ";
-  return line;
-}
 
 } // namespace
 
@@ -75,10 +63,10 @@ TEST_CASE("Concurrency: 8 readers and a writer share one Engine; every snapshot 
           const auto n = 1 + rng.next() % 20;
           for (std::uint64_t k = 0; k < n; ++k) {
             ++next[s];
-            w.append(kStreams[s], value_of(kStreams[s], next[s]));
+            w.append(kStreams[s], klite::test::stream_value(kStreams[s], next[s]));
           }
         }
-        w.append("log", counts_line(next));
+        w.append("log", klite::test::counts_line(kStreams, next));
         if (rng.next() % 5 == 0) { // never seen by any reader
           w.abort();
           ++aborts;
@@ -98,36 +86,15 @@ TEST_CASE("Concurrency: 8 readers and a writer share one Engine; every snapshot 
     readers.emplace_back([&, r] {
       klite::test::Rng rng(100 + static_cast<std::uint64_t>(r));
       try {
+        std::uint64_t read = 0;
         while (!stop.load()) {
           auto t = engine.read();
-          const std::string expect = std::string(t.get("log", t.info("log").last_key)->value);
-          std::uint64_t counts[4] = {};
-          for (int s = 0; s < 4; ++s) {
-            const std::string name = kStreams[s];
-            const auto info = t.info(name);
-            counts[s] = info.records;
-            std::uint64_t key = 0;
-            auto c = t.cursor(name);
-            // Forwards or backwards, the whole stream, key by key.
-            const bool forward = rng.next() % 2 == 0;
-            for (bool ok = forward ? c.first() : c.last(); ok; ok = forward ? c.next() : c.prev()) {
-              const auto& rec = c.record();
-              const std::uint64_t want = forward ? key + 1 : info.records - key;
-              if (rec.key != want || rec.value != value_of(name, rec.key))
-                fail("stream " + name + ": key " + std::to_string(rec.key) + " where " +
-                     std::to_string(want) + " was due, value " + std::string(rec.value));
-              ++key;
-            }
-            if (key != info.records)
-              fail("stream " + name + ": " + std::to_string(key) + " rows, INFO says " +
-                   std::to_string(info.records));
-            rows += key;
-          }
-          if (counts_line(counts) != expect)
-            fail("the snapshot mixes commits: streams hold " + counts_line(counts) +
-                 ", its log says " + expect);
+          if (const std::string problem = klite::test::check_snapshot(t, kStreams, rng, read);
+              !problem.empty())
+            fail(problem);
           ++snapshots;
         }
+        rows += read;
       } catch (const std::exception& e) {
         fail(std::string("reader: ") + e.what());
       }

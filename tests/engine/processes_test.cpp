@@ -8,6 +8,7 @@
 #include <klite/engine.h>
 
 #include "engine/inspect.h"
+#include "snapshot_util.h"
 #include "test_util.h"
 
 #include <chrono>
@@ -33,19 +34,6 @@ constexpr auto kRun = std::chrono::seconds(2);
 #endif
 
 const char* const kStreams[] = {"a", "b", "c"};
-
-std::string value_of(const std::string& stream, std::uint64_t key) {
-  return stream + ":" + std::to_string(key);
-}
-
-// "a=3 b=0 c=7 ": each stream's record count after a commit, the value of
-// the record the same commit appends to stream "log".
-std::string counts_line(const std::uint64_t (&counts)[3]) {
-  std::string line;
-  for (int s = 0; s < 3; ++s)
-    line += std::string(kStreams[s]) + "=" + std::to_string(counts[s]) + " ";
-  return line;
-}
 
 klite::Options options() {
   klite::Options o;
@@ -88,38 +76,22 @@ std::string write_forever(const std::string& path, std::uint64_t seed) {
       const int s = static_cast<int>(rng.next() % 3);
       for (auto k = 1 + rng.next() % 20; k > 0; --k) {
         ++counts[s];
-        w.append(kStreams[s], value_of(kStreams[s], counts[s]));
+        w.append(kStreams[s], klite::test::stream_value(kStreams[s], counts[s]));
       }
     }
-    w.append("log", counts_line(counts));
+    w.append("log", klite::test::counts_line(kStreams, counts));
     w.commit();
   }
 }
 
 // Checks snapshots forever; returns the first inconsistency.
-std::string read_forever(const std::string& path) {
+std::string read_forever(const std::string& path, std::uint64_t seed) {
   Engine e = Engine::open(path, options());
-  for (;;) {
+  klite::test::Rng rng(seed);
+  for (std::uint64_t rows = 0;;) {
     auto t = e.read();
-    const std::string expect(t.get("log", t.info("log").last_key)->value);
-    std::uint64_t counts[3];
-    for (int s = 0; s < 3; ++s) {
-      const std::string name = kStreams[s];
-      counts[s] = t.info(name).records;
-      std::uint64_t key = 0;
-      auto c = t.cursor(name);
-      for (bool ok = c.first(); ok; ok = c.next()) {
-        ++key;
-        if (c.record().key != key || c.record().value != value_of(name, key))
-          return "stream " + name + ": key " + std::to_string(c.record().key) + " where " +
-                 std::to_string(key) + " was due";
-      }
-      if (key != counts[s])
-        return "stream " + name + ": " + std::to_string(key) + " rows, INFO says " +
-               std::to_string(counts[s]);
-    }
-    if (counts_line(counts) != expect)
-      return "a snapshot mixes commits: " + counts_line(counts) + "vs its log " + expect;
+    if (std::string problem = klite::test::check_snapshot(t, kStreams, rng, rows); !problem.empty())
+      return problem;
   }
 }
 
@@ -143,7 +115,7 @@ TEST_CASE("Processes: a writer and 4 readers, SIGKILLed at random, never see a t
   // (Each writer gets its own seed: the lambdas run in the children.)
   std::vector<pid_t> readers;
   for (int r = 0; r < 4; ++r)
-    readers.push_back(spawn(report, [&] { return read_forever(path); }));
+    readers.push_back(spawn(report, [&] { return read_forever(path, seed); }));
 
   int writer_kills = 0, reader_kills = 0;
   std::uint64_t commits_seen = 0;
@@ -167,7 +139,7 @@ TEST_CASE("Processes: a writer and 4 readers, SIGKILLed at random, never see a t
       REQUIRE(::kill(victim, SIGKILL) == 0);
       REQUIRE(::waitpid(victim, nullptr, 0) == victim);
       ++reader_kills;
-      victim = spawn(report, [&] { return read_forever(path); });
+      victim = spawn(report, [&] { return read_forever(path, seed); });
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -6,16 +6,13 @@
 
 #include "engine/inspect.h"
 #include "engine/readers.h"
+#include "child_util.h"
 #include "test_util.h"
 
-#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace {
 
@@ -34,67 +31,24 @@ std::string value_of(std::uint64_t key) {
   return klite::test::payload(key, 300);
 }
 
-// A child process that opens `path`, begins a read transaction, tells the
-// parent (a byte on a pipe), waits for a byte back, then reads stream s
-// whole through that transaction and exits 0 if every record is what the
-// parent wrote before the transaction began -- unless it is killed first.
-class Reader {
-public:
-  explicit Reader(const std::string& path) {
-    REQUIRE(::pipe(up_) == 0);
-    REQUIRE(::pipe(down_) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int code = 3;
-      try {
-        Engine e = Engine::open(path, quiet());
-        auto t = e.read();
-        char c = 'r';
-        if (::write(up_[1], &c, 1) != 1 || ::read(down_[0], &c, 1) != 1)
-          ::_exit(2);
-        auto cur = t.cursor("s"); // first read of s in this transaction
-        std::uint64_t n = 0;
-        bool same = true;
-        for (bool ok = cur.first(); ok; ok = cur.next())
-          same &= cur.record().key == ++n && cur.record().value == value_of(n);
-        code = same && n == kRecords ? 0 : 1;
-      } catch (...) {
-        code = 4; // e.g. Corrupt: a page of the snapshot was reused
-      }
-      ::_exit(code);
-    }
-    char c = 0;
-    REQUIRE(::read(up_[0], &c, 1) == 1); // its transaction has begun
-  }
-  ~Reader() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    for (int fd : {up_[0], up_[1], down_[0], down_[1]})
-      ::close(fd);
-  }
-  // Lets it read; its exit code (0: its snapshot was intact).
-  int finish() {
-    char c = 'g';
-    REQUIRE(::write(down_[1], &c, 1) == 1);
-    int status = 0;
-    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
-    pid_ = -1;
-    REQUIRE(WIFEXITED(status));
-    return WEXITSTATUS(status);
-  }
-  void kill() {
-    REQUIRE(::kill(pid_, SIGKILL) == 0);
-    REQUIRE(::waitpid(pid_, nullptr, 0) == pid_);
-    pid_ = -1;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int up_[2] = {-1, -1}, down_[2] = {-1, -1};
-};
+// A child process that opens `path` and begins a read transaction, then
+// at go() reads stream s whole through it: exit status 0 if every record
+// is what the parent wrote before the transaction began, 1 if not, 4 on an
+// error (e.g. Corrupt: a page of the snapshot was reused).
+klite::test::Child reader(const std::string& path) {
+  return klite::test::Child([&](auto at_point) {
+    Engine e = Engine::open(path, quiet());
+    auto t = e.read();
+    if (!at_point())
+      return 2;
+    auto cur = t.cursor("s"); // first read of s in this transaction
+    std::uint64_t n = 0;
+    bool same = true;
+    for (bool ok = cur.first(); ok; ok = cur.next())
+      same &= cur.record().key == ++n && cur.record().value == value_of(n);
+    return same && n == kRecords ? 0 : 1;
+  });
+}
 
 // Writes stream s, the one the readers check.
 void fill(Engine& e) {
@@ -130,10 +84,11 @@ TEST_CASE("Reader table: another process's read transaction keeps its snapshot")
   fill(e);
   const std::uint32_t before = page_count(path);
   {
-    Reader reader(path);
+    auto child = reader(path);
     churn(e); // s's pages stay out of reach: the file grows instead
     CHECK(page_count(path) > before + before / 2);
-    CHECK(reader.finish() == 0);
+    child.go();
+    CHECK(child.wait() == 0);
   }
   // The reader is gone: the next churn reuses what the first one could not.
   const std::uint32_t grown = page_count(path);
@@ -150,8 +105,8 @@ TEST_CASE("Reader table: the slot of a reader process that died is freed, and it
   fill(e);
   const std::uint32_t before = page_count(path);
   {
-    Reader reader(path);
-    reader.kill(); // holding a transaction on the first commits
+    auto child = reader(path);
+    child.kill(); // holding a transaction on the first commits
   }
   churn(e); // reuses s's pages: the dead reader pins nothing
   CHECK(page_count(path) <= before + before / 10);
@@ -174,4 +129,21 @@ TEST_CASE("Reader table: one slot per open; when all are taken, Busy") {
   }
   opens.pop_back(); // closing one frees its slot
   CHECK_NOTHROW(Engine::open(path, quiet()));
+}
+
+TEST_CASE("Reader table: a FILE-lock that is not one is an IO error, and nothing is opened") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  { Engine::open(path, quiet()).append("s", "x"); }
+  std::string lock = klite::test::read_file_bytes(path + "-lock");
+  REQUIRE(lock.size() == klite::ReaderTable::kSize);
+  lock.replace(0, 8, "notklite");
+  klite::test::write_file_bytes(path + "-lock", lock);
+  try {
+    Engine::open(path, quiet());
+    FAIL("opened with a foreign lock file");
+  } catch (const klite::Error& err) {
+    CHECK(err.code() == ErrorCode::IO);
+    CHECK(std::string(err.what()) == path + "-lock: not a klite lock file");
+  }
 }

@@ -6,6 +6,7 @@
 #include <klite/engine.h>
 
 #include "engine/inspect.h"
+#include "child_util.h"
 #include "test_util.h"
 
 #include <chrono>
@@ -30,64 +31,19 @@ Options quiet(std::chrono::milliseconds busy_timeout = {}) {
 }
 
 // A child process that opens `path`, begins a write transaction, appends
-// "child" to stream s, tells the parent it holds the lock (one byte on a
-// pipe), then waits for a byte from the parent before it commits and
-// exits 0 -- or is killed first.
-class Holder {
-public:
-  explicit Holder(const std::string& path) {
-    REQUIRE(::pipe(to_parent_) == 0);
-    REQUIRE(::pipe(to_child_) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int code = 0;
-      try {
-        Engine e = Engine::open(path, quiet());
-        auto w = e.write();
-        w.append("s", "child");
-        char c = 'l';
-        code = ::write(to_parent_[1], &c, 1) == 1 && ::read(to_child_[0], &c, 1) == 1 ? 0 : 2;
-        w.commit();
-      } catch (...) {
-        code = 1;
-      }
-      ::_exit(code);
-    }
-    char c = 0;
-    REQUIRE(::read(to_parent_[0], &c, 1) == 1); // it holds the lock now
-  }
-  ~Holder() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    for (int fd : {to_parent_[0], to_parent_[1], to_child_[0], to_child_[1]})
-      ::close(fd);
-  }
-  void release() {
-    char c = 'r';
-    REQUIRE(::write(to_child_[1], &c, 1) == 1);
-  }
-  // Waits for the child; true if it exited 0 (it committed).
-  bool wait() {
-    int status = 0;
-    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
-    pid_ = -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-  void kill() {
-    REQUIRE(::kill(pid_, SIGKILL) == 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
-    CHECK(WIFSIGNALED(status));
-    pid_ = -1;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int to_parent_[2] = {-1, -1}, to_child_[2] = {-1, -1};
-};
+// "child" to stream s, and then holds the lock until go(); it then commits
+// and exits 0 -- or is killed first.
+klite::test::Child holder(const std::string& path) {
+  return klite::test::Child([&](auto at_point) {
+    Engine e = Engine::open(path, quiet());
+    auto w = e.write();
+    w.append("s", "child");
+    if (!at_point())
+      return 2;
+    w.commit();
+    return 0;
+  });
+}
 
 template <class F> std::string busy_message(F&& f) {
   try {
@@ -174,24 +130,24 @@ TEST_CASE("Write lock: another process") {
   parent.append("s", "parent");
 
   SUBCASE("Busy at once, then the lock once the holder commits") {
-    Holder child(path);
+    auto child = holder(path);
     CHECK(busy_message([&] { parent.write(); }) ==
           path + ": another open of the file holds the write lock");
-    child.release();
-    REQUIRE(child.wait());
+    child.go();
+    REQUIRE(child.wait() == 0);
     CHECK(parent.append("s", "parent again") == 3);
     CHECK(parent.read().get("s", 2)->value == "child");
   }
   SUBCASE("Busy after the timeout") {
-    Holder child(path);
+    auto child = holder(path);
     Engine waiting = Engine::open(path, quiet(std::chrono::milliseconds(30)));
     CHECK(busy_message([&] { waiting.write(); }) ==
           path + ": another open of the file holds the write lock (waited 30 ms)");
-    child.release();
-    REQUIRE(child.wait());
+    child.go();
+    REQUIRE(child.wait() == 0);
   }
   SUBCASE("with a timeout, the lock when the holder commits within it") {
-    Holder child(path);
+    auto child = holder(path);
     Engine waiting = Engine::open(path, quiet(std::chrono::seconds(60)));
     // Released while write() waits: write() returns once the child has
     // committed, and builds on its commit.
@@ -199,18 +155,18 @@ TEST_CASE("Write lock: another process") {
     REQUIRE(releaser >= 0);
     if (releaser == 0) {
       ::usleep(100'000);
-      child.release();
+      child.go();
       ::_exit(0);
     }
     auto w = waiting.write();
     CHECK(w.append("s", "after the child") == 3);
     w.commit();
-    REQUIRE(child.wait());
+    REQUIRE(child.wait() == 0);
     REQUIRE(::waitpid(releaser, nullptr, 0) == releaser);
     CHECK(parent.read().get("s", 2)->value == "child");
   }
   SUBCASE("a holder that dies lets go, and its transaction is not in the file") {
-    Holder child(path);
+    auto child = holder(path);
     child.kill();
     CHECK(parent.append("s", "after the kill") == 2);
     auto txn = parent.read();
