@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <map>
 #include <mutex>
 
@@ -22,27 +23,148 @@ struct Engine::Impl {
   Impl(const std::string& path, const Options& options)
       : pager(path, options) {}
   Pager pager;
-  // The write transaction of this Engine: at most one, whichever thread
-  // runs it; write() on another thread waits for it up to busy_timeout.
-  std::mutex writer_mu;
-  std::condition_variable writer_done;
-  bool writing = false; // guarded by writer_mu
 
-  // Lets go of the file's write lock, then of this Engine's writer slot.
-  void end_writer() noexcept {
-    pager.end_write();
-    {
-      std::lock_guard lock(writer_mu);
-      writing = false;
-    }
-    writer_done.notify_one();
-  }
+  // Group commit (docs/ARCHITECTURE.md section 6). One write transaction
+  // runs at a time, whichever thread runs it. One that commits leaves its
+  // changes in the open group's Writer and waits; the group is written as
+  // one commit as soon as no transaction runs and no other group's commit
+  // is in flight, so the transactions that commit during one sync share
+  // the next. A transaction that begins while a group is open builds on
+  // it behind a savepoint, so that it can abort alone. The file's write
+  // lock is held from the first transaction until none runs, none waits
+  // and no commit is in flight.
+  struct Batch { // what the transactions of one group wait for
+    std::size_t commits = 0;
+    bool done = false;
+    std::exception_ptr error;
+  };
+  std::mutex writer_mu;
+  std::condition_variable writer_cv;
+  bool writing = false;           // guarded by writer_mu, as are the rest
+  bool flushing = false;          // a group's commit is in flight
+  std::unique_ptr<Writer> group;  // the open group
+  std::shared_ptr<Batch> batch;   // the open group's outcome
+
+  // Begins the write transaction: waits up to busy_timeout for the one
+  // running (and for a group about to be written), then for the file lock.
+  Writer& begin_write();
+  // Commits the running transaction; returns once its group is durable.
+  void commit_write();
+  void abort_write() noexcept;
+  // Writes the open group as one commit and syncs it. REQUIRES: `lock`
+  // holds writer_mu, no transaction runs, no commit is in flight.
+  void write_group(std::unique_lock<std::mutex>& lock);
+
   std::shared_ptr<Engine::Session> session; // owned by the query layer
   // Engine::interrupt() bumps it, possibly from a signal handler, so it
   // must be a lock-free atomic.
   std::atomic<std::uint64_t> interrupts{0};
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 };
+
+Writer& Engine::Impl::begin_write() {
+  pager.check_writable();
+  const auto timeout = pager.options().busy_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(writer_mu);
+  if (!writer_cv.wait_until(lock, deadline, [&] {
+        return !writing && !(batch && batch->commits > 0 && !flushing);
+      }))
+    throw_busy(pager.path() + ": a write transaction is already open", timeout);
+  writing = true;
+  try {
+    if (group) {
+      group->savepoint();
+    } else if (flushing) {
+      auto b = std::make_shared<Batch>();
+      group = std::make_unique<Writer>(pager.in_flight());
+      batch = std::move(b);
+    } else { // nothing holds the file lock: take it, unlocked (it may wait)
+      lock.unlock();
+      pager.begin_write(deadline);
+      try {
+        auto b = std::make_shared<Batch>();
+        // After the lock, so that it builds on the newest commit.
+        Pages base = pager.acquire();
+        pager.release(base);
+        auto w = std::make_unique<Writer>(base);
+        lock.lock();
+        group = std::move(w);
+        batch = std::move(b);
+      } catch (...) {
+        pager.end_write();
+        throw;
+      }
+    }
+  } catch (...) {
+    if (!lock.owns_lock())
+      lock.lock();
+    writing = false;
+    writer_cv.notify_all();
+    throw;
+  }
+  return *group;
+}
+
+void Engine::Impl::commit_write() {
+  std::unique_lock lock(writer_mu);
+  group->release();
+  writing = false;
+  const std::shared_ptr<Batch> mine = batch;
+  ++mine->commits;
+  writer_cv.notify_all();
+  while (!mine->done) {
+    if (!flushing && !writing && batch == mine)
+      write_group(lock);
+    else
+      writer_cv.wait(lock);
+  }
+  if (mine->error)
+    std::rethrow_exception(mine->error);
+}
+
+void Engine::Impl::abort_write() noexcept {
+  std::lock_guard lock(writer_mu);
+  if (batch->commits == 0) { // it was the group's first: no savepoint
+    group.reset();
+    batch.reset();
+  } else {
+    group->rollback();
+  }
+  writing = false;
+  if (!group && !flushing)
+    pager.end_write();
+  writer_cv.notify_all();
+}
+
+void Engine::Impl::write_group(std::unique_lock<std::mutex>& lock) {
+  std::unique_ptr<Writer> w = std::move(group);
+  const std::shared_ptr<Batch> b = std::move(batch);
+  std::exception_ptr error;
+  try {
+    w->write_commit(); // no sync yet (but see Pager::write_commit)
+  } catch (...) {
+    error = std::current_exception();
+  }
+  const Meta meta = w->meta();
+  w.reset(); // the next group reads these pages from the file
+  if (!error) {
+    flushing = true; // the next group may begin, on this commit
+    lock.unlock();
+    try {
+      pager.finish_commit(meta);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    flushing = false;
+  }
+  b->error = error;
+  b->done = true;
+  if (!writing && !group)
+    pager.end_write();
+  writer_cv.notify_all();
+}
 
 struct ReadTxn::Impl {
   // One stream as this transaction sees it. Read transactions cache
@@ -56,8 +178,8 @@ struct ReadTxn::Impl {
 
   Impl(std::shared_ptr<Engine::Impl> e, Pages snap)
       : engine(std::move(e)), snapshot(std::move(snap)) {}
-  Impl(std::shared_ptr<Engine::Impl> e, std::unique_ptr<Writer> w)
-      : engine(std::move(e)), snapshot(w->pages()), writer(std::move(w)) {
+  Impl(std::shared_ptr<Engine::Impl> e, Writer& w)
+      : engine(std::move(e)), snapshot(w.pages()), writer(&w) {
     snapshot.meta().txn_id -= 1; // the commit the writer builds on
   }
   ~Impl() { finish(); }
@@ -82,22 +204,26 @@ struct ReadTxn::Impl {
                 "no such stream: " + std::string(name));
   }
 
+  // Ends the transaction; a write transaction is aborted.
   void finish() noexcept {
     if (finished)
       return;
-    finished = true;
-    *alive = false;
+    end();
     if (writer) {
-      writer.reset();
-      engine->end_writer();
+      writer = nullptr;
+      engine->abort_write();
     } else {
       engine->pager.release(snapshot);
     }
   }
+  void end() noexcept {
+    finished = true;
+    *alive = false;
+  }
 
   std::shared_ptr<Engine::Impl> engine;
   Pages snapshot;
-  std::unique_ptr<Writer> writer;
+  Writer* writer = nullptr; // the open group's, while this txn runs
   std::map<std::string, Stream, std::less<>> streams;
   std::optional<chain::Reader> getter;
   bool finished = false;
@@ -375,9 +501,10 @@ void WriteTxn::commit() {
       else
         catalog::erase(w, name);
     }
-    w.commit();
   });
-  t.finish();
+  t.end();
+  t.writer = nullptr;
+  t.engine->commit_write();
 }
 
 void WriteTxn::abort() { live(impl_).finish(); }
@@ -425,28 +552,11 @@ ReadTxn Engine::read() {
 
 WriteTxn Engine::write() {
   const auto& e = engine_of(impl_);
-  e->pager.check_writable();
-  const auto timeout = e->pager.options().busy_timeout;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  {
-    std::unique_lock lock(e->writer_mu);
-    if (!e->writer_done.wait_until(lock, deadline, [&] { return !e->writing; }))
-      throw_busy(e->pager.path() + ": a write transaction is already open", timeout);
-    e->writing = true;
-  }
+  Writer& w = e->begin_write();
   try {
-    e->pager.begin_write(deadline);
+    return WriteTxn(std::make_unique<ReadTxn::Impl>(e, w));
   } catch (...) {
-    e->end_writer(); // unlocking a lock not taken does nothing
-    throw;
-  }
-  try {
-    Pages base = e->pager.acquire();
-    e->pager.release(base); // the writer's base is the newest commit anyway
-    return WriteTxn(
-        std::make_unique<ReadTxn::Impl>(e, std::make_unique<Writer>(base)));
-  } catch (...) {
-    e->end_writer();
+    e->abort_write();
     throw;
   }
 }

@@ -355,6 +355,8 @@ void Pager::adopt_newer_commit(std::uint64_t file_size) {
   std::uint64_t have = 0;
   {
     std::lock_guard lock(mu_);
+    if (in_flight_) // ours, not durable yet; and no other open can commit
+      return;
     map = map_;
     have = current_.txn_id;
   }
@@ -558,8 +560,22 @@ void Pager::grow(std::uint64_t needed) {
     remap(target);
 }
 
-void Pager::commit(const Meta& meta, DirtyMap& dirty) {
+void Pager::write_commit(const Meta& meta, DirtyMap& dirty) {
   check_writable();
+  {
+    std::lock_guard lock(mu_);
+    in_flight_ = meta;
+  }
+  try {
+    write_pages(meta, dirty);
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    in_flight_.reset();
+    throw;
+  }
+}
+
+void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
   grow(std::uint64_t{meta.page_count} * page_size_);
 
   // The writes in file order: each run of consecutive fresh pages is one
@@ -648,15 +664,6 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
   const auto m = std::make_unique_for_overwrite<std::uint8_t[]>(
       fmt::meta::kSize + ranges.size() * fmt::meta::kRangeSize);
   const std::size_t meta_size = encode_meta(m.get(), meta, page_size_, ranges);
-  // Once a sync fails, what reached the disk is unknown: sync_failed_.
-  auto sync = [&] {
-    try {
-      file_->sync();
-    } catch (const Error&) {
-      sync_failed_ = true;
-      throw;
-    }
-  };
   // One sync is enough only if the commit before this one is durable:
   // should this one tear, open falls back to it. True after our own
   // commits; not for a commit found on open or made by another process.
@@ -680,12 +687,42 @@ void Pager::commit(const Meta& meta, DirtyMap& dirty) {
     sync_failed_ = true; // part of the meta page may be in the file
     throw;
   }
-  if (durable) {
-    sync();
+}
+
+void Pager::sync() {
+  // Once a sync fails, what reached the disk is unknown: sync_failed_.
+  try {
+    file_->sync();
+  } catch (const Error&) {
+    sync_failed_ = true;
+    throw;
+  }
+}
+
+void Pager::finish_commit(const Meta& meta) {
+  if (options_.durability == Durability::Full) {
+    try {
+      sync();
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      in_flight_.reset();
+      throw;
+    }
     durable_txn_ = meta.txn_id;
   }
   std::lock_guard lock(mu_);
+  in_flight_.reset();
   current_ = meta;
+}
+
+void Pager::commit(const Meta& meta, DirtyMap& dirty) {
+  write_commit(meta, dirty);
+  finish_commit(meta);
+}
+
+Pages Pager::in_flight() {
+  std::lock_guard lock(mu_);
+  return Pages(*this, in_flight_.value_or(current_), map_);
 }
 
 // ---------------------------------------------------------------------------
@@ -703,11 +740,72 @@ Writer::~Writer() {
 }
 
 std::uint8_t* Writer::install(std::uint32_t pgno, bool fresh, bool checked) {
+  if (epoch_ != 0)
+    added_.push_back(pgno); // first: rollback() may then find it missing
   DirtyPage& page = dirty_[pgno];
   page.buf = pages_.pager().take_buffer(); // contents: the caller's job
   page.fresh = fresh;
   page.checked = checked;
+  page.ranges.clear();
+  page.used = 0;
+  page.epoch = epoch_;
   return page.buf.get();
+}
+
+void Writer::preserve(std::uint32_t pgno, const DirtyPage& page) {
+  if (epoch_ == 0 || page.epoch == epoch_)
+    return; // no savepoint, or made or saved since it
+  DirtyPage copy;
+  copy.buf = pages_.pager().take_buffer();
+  std::memcpy(copy.buf.get(), page.buf.get(), page_size());
+  copy.fresh = page.fresh;
+  copy.checked = page.checked;
+  copy.ranges = page.ranges;
+  copy.used = page.used;
+  copy.epoch = page.epoch;
+  undo_.emplace(pgno, std::move(copy));
+  dirty_.at(pgno).epoch = epoch_;
+}
+
+void Writer::savepoint() {
+  saved_free_ = std::make_unique<FreeList>(*free_);
+  saved_meta_ = meta();
+  epoch_ = ++epochs_;
+}
+
+void Writer::rollback() noexcept {
+  Pager& pager = pages_.pager();
+  for (std::uint32_t pgno : added_) {
+    auto it = dirty_.find(pgno);
+    if (it != dirty_.end()) {
+      pager.give_buffer(std::move(it->second.buf));
+      dirty_.erase(it);
+    }
+  }
+  // Node handles move the saved pages back without allocating; dirty_ has
+  // held this many pages before, so it needs no rehash either.
+  while (!undo_.empty()) {
+    auto node = undo_.extract(undo_.begin());
+    auto it = dirty_.find(node.key());
+    if (it != dirty_.end()) {
+      pager.give_buffer(std::move(it->second.buf));
+      dirty_.erase(it);
+    }
+    dirty_.insert(std::move(node));
+  }
+  meta() = saved_meta_;
+  free_ = std::move(saved_free_);
+  added_.clear();
+  epoch_ = 0;
+}
+
+void Writer::release() noexcept {
+  for (auto& [pgno, page] : undo_)
+    pages_.pager().give_buffer(std::move(page.buf));
+  undo_.clear();
+  added_.clear();
+  saved_free_.reset();
+  epoch_ = 0;
 }
 
 std::uint32_t Writer::take_page() {
@@ -734,8 +832,10 @@ std::uint8_t* Writer::alloc_unzeroed(std::uint32_t& pgno) {
 
 std::uint8_t* Writer::cow(std::uint32_t& pgno) {
   auto it = dirty_.find(pgno);
-  if (it != dirty_.end())
+  if (it != dirty_.end()) {
+    preserve(pgno, it->second);
     return it->second.buf.get();
+  }
   const std::uint8_t* old = pages_.get(pgno);
   std::uint32_t fresh = take_page();
   std::uint8_t* p = install(fresh, true, true);
@@ -747,8 +847,10 @@ std::uint8_t* Writer::cow(std::uint32_t& pgno) {
 
 std::uint8_t* Writer::modify_in_place(std::uint32_t pgno) {
   auto it = dirty_.find(pgno);
-  if (it != dirty_.end())
+  if (it != dirty_.end()) {
+    preserve(pgno, it->second);
     return it->second.buf.get();
+  }
   const std::uint8_t* old = pages_.get(pgno);
   std::uint8_t* p = install(pgno, false, false);
   std::memcpy(p, old, page_size());
@@ -757,6 +859,7 @@ std::uint8_t* Writer::modify_in_place(std::uint32_t pgno) {
 
 void Writer::touch(std::uint32_t pgno, std::uint32_t lo, std::uint32_t hi) {
   DirtyPage& page = dirty_.at(pgno);
+  preserve(pgno, page);
   if (page.fresh) { // written whole
     page.used = std::max(page.used, hi);
     return;
@@ -773,8 +876,12 @@ void Writer::free(std::uint32_t pgno) {
   auto it = dirty_.find(pgno);
   if (it != dirty_.end()) {
     bool fresh = it->second.fresh;
-    pages_.pager().give_buffer(std::move(it->second.buf));
-    dirty_.erase(it);
+    if (epoch_ != 0 && it->second.epoch != epoch_) // kept for rollback()
+      undo_.insert(dirty_.extract(it));
+    else {
+      pages_.pager().give_buffer(std::move(it->second.buf));
+      dirty_.erase(it);
+    }
     if (fresh) {
       free_->recycle(pgno);
       return;
@@ -783,9 +890,14 @@ void Writer::free(std::uint32_t pgno) {
   free_->release(pgno);
 }
 
-void Writer::commit() {
+void Writer::write_commit() {
   free_->save();
-  pages_.pager().commit(meta(), dirty_);
+  pages_.pager().write_commit(meta(), dirty_);
+}
+
+void Writer::commit() {
+  write_commit();
+  pages_.pager().finish_commit(meta());
 }
 
 } // namespace klite

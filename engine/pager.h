@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -53,6 +54,9 @@ struct DirtyPage {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
   // For a fresh data page: one past the last byte touch() was told of.
   std::uint32_t used = 0;
+  // The Writer::savepoint() in force when this txn last saved or made the
+  // page: equal to the current one, a rollback has what it needs.
+  std::uint64_t epoch = 0;
 };
 using DirtyMap = std::unordered_map<std::uint32_t, DirtyPage>;
 
@@ -129,8 +133,19 @@ public:
   // on the newest commit.
   void begin_write(std::chrono::steady_clock::time_point deadline);
   void end_write() noexcept;
-  // Writes the dirty pages and the new meta page; see invariant 2.
-  void commit(const Meta& meta, DirtyMap& dirty);
+  // A commit in two steps (invariant 2), so that the next write
+  // transaction can build on a commit while its sync runs (group commit):
+  // write_commit() writes the dirty pages and the meta page; the commit is
+  // then in flight, until finish_commit() syncs it (Durability::Full) and
+  // makes it the snapshot readers get. At most one commit is in flight.
+  // After a failed write_commit() nothing is in flight.
+  void write_commit(const Meta& meta, DirtyMap& dirty);
+  void finish_commit(const Meta& meta);
+  void commit(const Meta& meta, DirtyMap& dirty); // both, at once
+  // The commit in flight (or, if it has just finished, the newest commit),
+  // for a write transaction to build on, unregistered: its pages are the
+  // writer's to reuse.
+  Pages in_flight();
   // Throws IO if an earlier sync failed (fsyncgate: the writer cannot know
   // what reached the disk, so it refuses to go on until reopened).
   void check_writable() const;
@@ -155,6 +170,8 @@ private:
   // pages, read through the shared mapping (the page cache is unified).
   void adopt_newer_commit(std::uint64_t file_size);
   void grow(std::uint64_t needed);
+  void write_pages(const Meta& meta, DirtyMap& dirty);
+  void sync(); // fdatasync; a failure sets sync_failed_
   // The largest txn id above `above` of a meta page in the file whose CRC
   // holds, or 0 if there is none.
   std::uint64_t newest_txn_on_disk(std::uint64_t above) const;
@@ -175,6 +192,10 @@ private:
   // The newest commit known durable (Durability::Full): this Pager synced
   // it. 0 until the first commit.
   std::uint64_t durable_txn_ = 0;
+  // The commit between write_commit() and finish_commit(), if any. Its meta
+  // page is in the file already: adopt_newer_commit() must not hand it to
+  // readers before it is durable. Guarded by mu_.
+  std::optional<Meta> in_flight_;
   // The most bytes a commit lists in its meta page (so syncs once): open
   // re-reads them, and a larger commit's second sync costs little beside
   // its writes.
@@ -229,17 +250,40 @@ public:
   // `pgno` is no longer reachable from this transaction's state.
   void free(std::uint32_t pgno);
 
-  // Saves the free list, writes everything, publishes the new meta page.
+  // Group commit: several write transactions may build on one Writer, one
+  // after another, and commit together. savepoint() marks the state that
+  // rollback() returns to, undoing only the changes made since; release()
+  // keeps them. Without a savepoint, a failed transaction drops the whole
+  // Writer. REQUIRES for rollback() and release(): savepoint() was called.
+  void savepoint();
+  void rollback() noexcept;
+  void release() noexcept;
+
+  // Saves the free list, then Pager::write_commit(); see Pager.
+  void write_commit();
+  // write_commit(), then Pager::finish_commit().
   void commit();
 
 private:
   friend class FreeList;
   std::uint32_t take_page();
   std::uint8_t* install(std::uint32_t pgno, bool fresh, bool checked);
+  // Before the first change to dirty page `page` since the savepoint:
+  // keeps a copy of it for rollback().
+  void preserve(std::uint32_t pgno, const DirtyPage& page);
 
   Pages pages_;
   DirtyMap dirty_;
   std::unique_ptr<FreeList> free_;
+
+  // The savepoint (epoch_ != 0): the state to return to, the pages it
+  // changed as they were, and the pages it added.
+  std::uint64_t epoch_ = 0;
+  std::uint64_t epochs_ = 0;
+  Meta saved_meta_;
+  std::unique_ptr<FreeList> saved_free_;
+  DirtyMap undo_;
+  std::vector<std::uint32_t> added_;
 };
 
 } // namespace klite
