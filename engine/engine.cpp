@@ -37,9 +37,11 @@ struct Engine::Impl {
     std::size_t commits = 0;
     bool done = false;
     std::exception_ptr error;
+    // Its transactions wait here for `done`, or to write the group.
+    std::condition_variable cv;
   };
   std::mutex writer_mu;
-  std::condition_variable writer_cv;
+  std::condition_variable slot_cv; // write() waits here
   bool writing = false;           // guarded by writer_mu, as are the rest
   bool flushing = false;          // a group's commit is in flight
   std::unique_ptr<Writer> group;  // the open group
@@ -54,6 +56,13 @@ struct Engine::Impl {
   // Writes the open group as one commit and syncs it. REQUIRES: `lock`
   // holds writer_mu, no transaction runs, no commit is in flight.
   void write_group(std::unique_lock<std::mutex>& lock);
+  // Wakes the one thread that can go on now, if any: a transaction of a
+  // group that is ready to be written, else one waiting in write(). Also
+  // lets go of the file lock once nothing needs it. REQUIRES: writer_mu.
+  void hand_on() noexcept;
+  bool group_ready() const noexcept {
+    return batch && batch->commits > 0 && !writing && !flushing;
+  }
 
   std::shared_ptr<Engine::Session> session; // owned by the query layer
   // Engine::interrupt() bumps it, possibly from a signal handler, so it
@@ -67,10 +76,11 @@ Writer& Engine::Impl::begin_write() {
   const auto timeout = pager.options().busy_timeout;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(writer_mu);
-  if (!writer_cv.wait_until(lock, deadline, [&] {
-        return !writing && !(batch && batch->commits > 0 && !flushing);
-      }))
+  if (!slot_cv.wait_until(lock, deadline,
+                          [&] { return !writing && !group_ready(); })) {
+    hand_on(); // it may have been woken to go on just now: pass that on
     throw_busy(pager.path() + ": a write transaction is already open", timeout);
+  }
   writing = true;
   try {
     if (group) {
@@ -100,7 +110,7 @@ Writer& Engine::Impl::begin_write() {
     if (!lock.owns_lock())
       lock.lock();
     writing = false;
-    writer_cv.notify_all();
+    hand_on();
     throw;
   }
   return *group;
@@ -112,12 +122,13 @@ void Engine::Impl::commit_write() {
   writing = false;
   const std::shared_ptr<Batch> mine = batch;
   ++mine->commits;
-  writer_cv.notify_all();
+  if (!group_ready())
+    hand_on(); // a commit is in flight: the next transaction may begin
   while (!mine->done) {
-    if (!flushing && !writing && batch == mine)
+    if (group_ready() && batch == mine)
       write_group(lock);
     else
-      writer_cv.wait(lock);
+      mine->cv.wait(lock);
   }
   if (mine->error)
     std::rethrow_exception(mine->error);
@@ -132,9 +143,16 @@ void Engine::Impl::abort_write() noexcept {
     group->rollback();
   }
   writing = false;
-  if (!group && !flushing)
+  hand_on();
+}
+
+void Engine::Impl::hand_on() noexcept {
+  if (group_ready())
+    batch->cv.notify_one(); // one of its transactions writes it
+  else if (!writing)
+    slot_cv.notify_one();
+  if (!writing && !group && !flushing)
     pager.end_write();
-  writer_cv.notify_all();
 }
 
 void Engine::Impl::write_group(std::unique_lock<std::mutex>& lock) {
@@ -150,6 +168,7 @@ void Engine::Impl::write_group(std::unique_lock<std::mutex>& lock) {
   w.reset(); // the next group reads these pages from the file
   if (!error) {
     flushing = true; // the next group may begin, on this commit
+    hand_on();
     lock.unlock();
     try {
       pager.finish_commit(meta);
@@ -161,9 +180,8 @@ void Engine::Impl::write_group(std::unique_lock<std::mutex>& lock) {
   }
   b->error = error;
   b->done = true;
-  if (!writing && !group)
-    pager.end_write();
-  writer_cv.notify_all();
+  b->cv.notify_all();
+  hand_on();
 }
 
 struct ReadTxn::Impl {

@@ -8,7 +8,9 @@
 // The native API of one Engine may be used from many threads at once: each
 // transaction (and its cursors) by one thread at a time, but read
 // transactions on any number of threads beside the write transaction,
-// neither blocking the other. The query layer (exec, prepare, Statement)
+// neither blocking the other. Write transactions of several threads take
+// turns, and those that commit while an earlier commit syncs share the
+// next sync (group commit, WriteTxn::commit). The query layer (exec, prepare, Statement)
 // is not yet: use it from one thread at a time per Engine. A read transaction sees the snapshot of the last
 // commit before it began, for its whole life. Committed pages are never
 // modified in place (copy-on-write), so there is no recovery step on open.
@@ -202,8 +204,15 @@ public:
   // disk: write() throws IO until the file is reopened, and the reopened
   // file may or may not hold this commit, whole (docs/ARCHITECTURE.md
   // section 9).
+  //
+  // Group commit: while one commit syncs, the write transactions of other
+  // threads on this Engine run and commit behind it, and then share one
+  // write and one sync. So commit() returns once the group holding this
+  // transaction is durable, and an error writing or syncing that group
+  // is thrown by the commit() of each transaction in it.
   void commit();
   // Discards every change. Finishing an already finished txn is Misuse.
+  // In a group, only this transaction's changes are undone.
   void abort();
 
 private:

@@ -132,9 +132,8 @@ KLITE_BENCH_WORKLOAD Result klite_durable(const DataSet& data,
 }
 
 // W2 with `threads` threads sharing one Engine, each committing its share
-// of the records one per transaction. Without group commit (issue 8) the
-// write transactions take turns (write() waits for the one before), each
-// with its own fdatasync: this shows what group commit has to improve on.
+// of the records one per transaction. The transactions take turns, but
+// those that commit while a sync runs share the next one (group commit).
 KLITE_BENCH_WORKLOAD Result klite_durable_threads(const DataSet& data,
                                                   const fs::path& path,
                                                   unsigned threads) {
