@@ -16,7 +16,7 @@ using namespace coding;
 FreeList::FreeList(Writer& writer) : w_(writer) {
   const Pages& pages = w_.pages();
   std::uint64_t txn = pages.meta().txn_id; // this writer's txn id
-  bound_ = pages.pager().oldest_reader(txn - 2);
+  bound_ = pages.pager().oldest_reader(pages.pager().reuse_bound(txn - 1));
   std::uint32_t ps = pages.page_size();
   std::size_t max_pages = pages.meta().page_count;
   for (std::uint32_t pg = pages.meta().free_root; pg != fmt::kNoPage;) {
@@ -76,6 +76,21 @@ std::optional<std::uint32_t> FreeList::take() {
     return pg;
   }
   return std::nullopt;
+}
+
+std::size_t FreeList::save_pages_bound() const {
+  if (!changed_ && freed_.empty() && recycled_.empty())
+    return 0;
+  const std::uint32_t ps = w_.page_size();
+  const std::size_t chunk_cap = (ps - fmt::checked::kHeaderSize) / 4;
+  const std::size_t dir_cap =
+      (ps - fmt::checked::kHeaderSize) / fmt::freedir::kEntrySize;
+  // save() frees the old directory, and taking its own pages from the list
+  // may free used-up chunk pages too: a few pages of slack for those.
+  const std::size_t freed =
+      freed_.size() + recycled_.size() + dir_pages_.size() + 8;
+  const std::size_t chunks = freed / chunk_cap + 2;
+  return chunks + (dir_.size() + chunks) / dir_cap + 1;
 }
 
 void FreeList::save() {

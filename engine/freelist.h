@@ -8,6 +8,7 @@
 // list.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -31,6 +32,8 @@ public:
 
   // Writes new chunks and the directory; sets the writer's meta free_root.
   void save();
+  // At least as many pages as save() will write.
+  std::size_t save_pages_bound() const;
 
 private:
   struct Entry {

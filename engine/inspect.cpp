@@ -1450,16 +1450,9 @@ void File::choose_meta() {
               "is",
           false});
   }
-  // The other meta page holds the commit next to the current one: the one
-  // before it, or after it when that one did not complete.
-  const std::uint64_t expected = fell_back ? cur.txn_id + 1 : cur.txn_id - 1;
-  if (other.valid && other.txn_id != expected)
-    meta_problems_.push_back(
-        Problem{o,
-                "meta page " + num(o) + " holds txn " + num(other.txn_id) +
-                    "; expected " + num(expected) + ", the commit " +
-                    (fell_back ? "after" : "before") + " the current one",
-                true});
+  // The other meta page's txn id need not be next to the current one's:
+  // with Durability::Normal it holds the last synced commit, and the
+  // commits since went to this one (FORMAT.md section 12).
 
   // FORMAT.md section 2, step 7: the chosen meta page's fields.
   if (cur.page_count < 2)

@@ -35,13 +35,6 @@ std::uint32_t meta_crc(const std::uint8_t* m) {
   return crc32c::value(m, fmt::meta::kCrc);
 }
 
-// A byte range a commit wrote, as its meta page lists it (format.h, meta).
-struct CommitRange {
-  std::uint64_t offset;
-  std::uint32_t length;
-  std::uint32_t crc;
-};
-
 // Fills `m` (room for meta::kSize + the list) and returns the bytes used.
 std::size_t encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps,
                         std::span<const CommitRange> ranges) {
@@ -233,7 +226,17 @@ Pager::Pager(const std::string& path, const Options& options)
   }
 }
 
-Pager::~Pager() = default;
+Pager::~Pager() {
+  // Durability::Normal: what has not been synced is, now. There is no one
+  // to tell if that fails: the commits stay as durable as Normal promised.
+  if (options_.durability == Durability::Normal && !sync_failed_ &&
+      written_txn_ != durable_txn_) {
+    try {
+      file_->sync();
+    } catch (...) {
+    }
+  }
+}
 
 std::uint64_t Pager::now() {
   std::uint64_t t =
@@ -607,12 +610,18 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
   // Durability Full: a commit small enough lists what it wrote in the meta
   // page and syncs once, after the meta page; a larger one syncs its pages
   // before it writes the meta page, and again after (FORMAT.md section 12).
-  // The list leaves out what a later commit may still write: the free
-  // space and seal fields of a data page that stays its stream's tail.
-  const bool durable = options_.durability == Durability::Full;
+  // Normal lists the ranges of every commit since the last sync (they all
+  // must have reached the disk for this one to be whole), and syncs before
+  // the meta page if they are too many. The list leaves out what a later
+  // commit may still write: the free space and seal fields of a data page
+  // that stays its stream's tail.
+  const Durability mode = options_.durability;
+  const std::vector<CommitRange> none;
+  const std::vector<CommitRange>& earlier =
+      mode == Durability::Normal ? unsynced_ : none;
   std::vector<CommitRange> ranges;
-  std::uint64_t listed_bytes = 0;
-  bool listed = durable; // until the list outgrows the meta page or the cap
+  std::uint64_t listed_bytes = mode == Durability::Normal ? unsynced_bytes_ : 0;
+  bool listed = mode != Durability::Off; // until the list outgrows its caps
   auto list = [&](std::uint64_t off, const std::uint8_t* p, std::uint32_t n) {
     if (!listed)
       return; // no CRCs for a list that will not be written
@@ -623,7 +632,7 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
       ranges.push_back({off, n, 0});
     ranges.back().crc = crc32c::extend(ranges.back().crc, p, n);
     listed = listed_bytes <= kMaxListedBytes &&
-             ranges.size() <= fmt::meta::max_ranges(page_size_);
+             earlier.size() + ranges.size() <= fmt::meta::max_ranges(page_size_);
   };
 
   bool last_fresh = false;
@@ -658,6 +667,14 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
     }
     last_fresh = page.fresh;
   }
+  if (listed && !earlier.empty()) { // the list is in file order
+    std::vector<CommitRange> all(earlier.size() + ranges.size());
+    std::merge(earlier.begin(), earlier.end(), ranges.begin(), ranges.end(),
+               all.begin(), [](const CommitRange& a, const CommitRange& b) {
+                 return a.offset < b.offset;
+               });
+    ranges = std::move(all);
+  }
   if (!listed)
     ranges.clear();
 
@@ -667,7 +684,7 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
   // One sync is enough only if the commit before this one is durable:
   // should this one tear, open falls back to it. True after our own
   // commits; not for a commit found on open or made by another process.
-  if (listed && durable_txn_ + 1 != meta.txn_id)
+  if (mode == Durability::Full && listed && durable_txn_ + 1 != meta.txn_id)
     sync();
   for (const Write& w : writes)
     file_->write_gather(w.off, std::span(parts).subspan(w.first, w.count));
@@ -679,13 +696,20 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
     if (page.checked)
       mark_good(pgno, get_u32(page.buf.get() + fmt::checked::kCrc));
   }
-  if (durable && !listed)
+  if (mode != Durability::Off && !listed) {
     sync();
+    made_durable(base_txn_);
+  }
   try {
     file_->write_at((meta.txn_id % 2) * page_size_, m.get(), meta_size);
   } catch (const Error&) {
     sync_failed_ = true; // part of the meta page may be in the file
     throw;
+  }
+  written_txn_ = meta.txn_id;
+  if (mode == Durability::Normal) {
+    unsynced_bytes_ = listed ? listed_bytes : 0;
+    unsynced_ = std::move(ranges);
   }
 }
 
@@ -697,10 +721,59 @@ void Pager::sync() {
     sync_failed_ = true;
     throw;
   }
+  last_sync_ = std::chrono::steady_clock::now();
+  unsynced_.clear();
+  unsynced_bytes_ = 0;
+}
+
+std::uint64_t Pager::commit_txn(std::uint64_t base, std::size_t ranges,
+                                std::uint64_t bytes) {
+  base_txn_ = base;
+  if (options_.durability != Durability::Normal)
+    return base + 1;
+  if (written_txn_ == base && durable_txn_ != base) {
+    // Our commit, not durable yet: the other meta page holds the durable
+    // one, which open must be able to fall back to. So this commit goes
+    // into base's meta page, if it can list everything since the sync
+    // (else it would sync before its meta page, which would then replace
+    // the newest durable commit, base): otherwise a sync makes base
+    // durable first.
+    if (unsynced_.size() + ranges <= fmt::meta::max_ranges(page_size_) &&
+        unsynced_bytes_ + bytes <= kMaxListedBytes)
+      return base + 2;
+  } else if (durable_txn_ == base) {
+    return base + 1;
+  }
+  // Or a commit found on open or made by another open: make it durable
+  // before this one can overwrite the meta page of the one before it.
+  sync();
+  made_durable(base);
+  return base + 1;
+}
+
+void Pager::made_durable(std::uint64_t txn) noexcept {
+  if (txn != durable_txn_) {
+    durable_before_ = durable_txn_.load();
+    durable_txn_ = txn;
+  }
+}
+
+std::uint64_t Pager::reuse_bound(std::uint64_t base) const noexcept {
+  // Normal: until the next sync, open may fall back to the newest durable
+  // commit D, whose range list holds every commit since the sync before
+  // it, D' (FORMAT.md section 12). A page freed after D' may be in that
+  // list; rewriting it would make D look torn.
+  if (options_.durability == Durability::Normal)
+    return std::min<std::uint64_t>(base - 1, durable_before_);
+  return base - 1;
 }
 
 void Pager::finish_commit(const Meta& meta) {
-  if (options_.durability == Durability::Full) {
+  const auto interval = options_.sync_interval;
+  const Durability mode = options_.durability;
+  if (mode == Durability::Full ||
+      (mode == Durability::Normal &&
+       std::chrono::steady_clock::now() - last_sync_ >= interval)) {
     try {
       sync();
     } catch (...) {
@@ -708,7 +781,7 @@ void Pager::finish_commit(const Meta& meta) {
       in_flight_.reset();
       throw;
     }
-    durable_txn_ = meta.txn_id;
+    made_durable(meta.txn_id);
   }
   std::lock_guard lock(mu_);
   in_flight_.reset();
@@ -891,6 +964,21 @@ void Writer::free(std::uint32_t pgno) {
 }
 
 void Writer::write_commit() {
+  // At most the ranges Pager::write_commit will list: a fresh page gives
+  // up to 3 (a tail data page leaves out its seal fields), a committed one
+  // those it was touched in, and the free list's save a whole page each.
+  std::size_t ranges = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& [pgno, page] : dirty_) {
+    ranges += page.fresh ? 3 : page.ranges.size();
+    if (page.fresh)
+      bytes += page_size();
+    for (auto [lo, hi] : page.ranges)
+      bytes += hi - lo;
+  }
+  const std::size_t save = free_->save_pages_bound();
+  meta().txn_id = pages_.pager().commit_txn(meta().txn_id - 1, ranges + save,
+                                            bytes + save * page_size());
   free_->save();
   pages_.pager().write_commit(meta(), dirty_);
 }

@@ -15,7 +15,10 @@
 //  3. A page freed by commit T is reused only by a write transaction W with
 //     T <= W - 2 (so the other meta page stays usable) and T <= the snapshot
 //     of every live reader, of this open or, through the reader table
-//     (readers.h), of any other.
+//     (readers.h), of any other. Durability::Normal, whose commits between
+//     syncs all list their ranges in one meta page while the other keeps
+//     the newest durable commit D, also needs T <= the durable commit
+//     before D (reuse_bound()).
 #pragma once
 
 #include "engine/os.h"
@@ -102,6 +105,13 @@ private:
 class FreeList;
 class ReaderTable;
 
+// A byte range a commit wrote, as its meta page lists it (format.h, meta).
+struct CommitRange {
+  std::uint64_t offset;
+  std::uint32_t length;
+  std::uint32_t crc;
+};
+
 // The file and what all transactions of one Engine share.
 class Pager {
 public:
@@ -141,6 +151,17 @@ public:
   // After a failed write_commit() nothing is in flight.
   void write_commit(const Meta& meta, DirtyMap& dirty);
   void finish_commit(const Meta& meta);
+  // The txn id of the commit that builds on commit `base` and will list at
+  // most `ranges` ranges of `bytes` bytes: base + 1, but with
+  // Durability::Normal base + 2 when base is ours and not yet synced, so
+  // that the other meta page keeps the newest durable commit (FORMAT.md
+  // section 12). It may sync the file first. Call it before the commit's
+  // pages get their txn id (Writer::write_commit).
+  std::uint64_t commit_txn(std::uint64_t base, std::size_t ranges,
+                           std::uint64_t bytes);
+  // The newest commit whose freed pages a writer building on `base` may
+  // reuse (invariant 3 without the readers).
+  std::uint64_t reuse_bound(std::uint64_t base) const noexcept;
   void commit(const Meta& meta, DirtyMap& dirty); // both, at once
   // The commit in flight (or, if it has just finished, the newest commit),
   // for a write transaction to build on, unregistered: its pages are the
@@ -189,9 +210,21 @@ private:
   std::uint32_t page_size_ = 0;
   std::uint64_t file_size_ = 0;
   std::atomic<bool> sync_failed_{false};
-  // The newest commit known durable (Durability::Full): this Pager synced
-  // it. 0 until the first commit.
-  std::uint64_t durable_txn_ = 0;
+  // The newest commit known durable: this Pager synced it (0: none yet);
+  // and the newest this Pager wrote. Atomic: reuse_bound() reads them
+  // while a commit syncs.
+  std::atomic<std::uint64_t> durable_txn_{0};
+  std::atomic<std::uint64_t> written_txn_{0};
+  // The durable commit before durable_txn_ (0: none this Pager knows of).
+  std::atomic<std::uint64_t> durable_before_{0};
+  void made_durable(std::uint64_t txn) noexcept;
+  std::uint64_t base_txn_ = 0; // of the commit being written
+  // Durability::Normal: the ranges our commits wrote since the last sync,
+  // in file order, and their bytes; every commit's meta page lists them.
+  std::vector<CommitRange> unsynced_;
+  std::uint64_t unsynced_bytes_ = 0;
+  std::chrono::steady_clock::time_point last_sync_ =
+      std::chrono::steady_clock::now();
   // The commit between write_commit() and finish_commit(), if any. Its meta
   // page is in the file already: adopt_newer_commit() must not hand it to
   // readers before it is durable. Guarded by mu_.

@@ -45,11 +45,16 @@ inline constexpr std::size_t kMaxValueSize = std::size_t{64} << 20;   // bytes
 inline constexpr std::size_t kMaxHeadersSize = std::size_t{64} << 10; // encoded
 inline constexpr std::size_t kMaxStreamNameSize = 128;                // bytes
 
+// What an OS crash or power loss can take (a process crash loses nothing
+// that commit() returned for, in any mode). docs/ARCHITECTURE.md section 9.
 enum class Durability {
-  Full, // every commit is on stable storage when commit() returns
-  Off,  // no sync: a process crash loses nothing, an OS crash or power loss
-        // may lose recent commits and, like LMDB's MDB_NOSYNC, may damage
-        // the file
+  Full,   // every commit is on stable storage when commit() returns
+  Normal, // commits are synced at most Options::sync_interval apart, so a
+          // power loss may lose the commits since the last sync, but never
+          // damages the file: it opens at a commit that returned, whole
+          // (like SQLite's WAL synchronous=NORMAL)
+  Off,    // no sync: a power loss may lose recent commits and, like LMDB's
+          // MDB_NOSYNC, may damage the file
 };
 
 struct Options {
@@ -58,6 +63,11 @@ struct Options {
   bool auto_create_streams = true; // append to a missing stream creates it
   std::uint32_t page_size = 4096;  // new files only: a power of two, 1024..32768
   Durability durability = Durability::Full;
+  // Durability::Normal: a commit that finds the last sync this long ago
+  // syncs (once it is written), and so does closing the file. Between
+  // syncs, commits write their pages and meta page but wait for no disk.
+  // Zero: every commit syncs, as with Full.
+  std::chrono::milliseconds sync_interval{100};
   bool verify_checksums = true; // check record CRCs on every read
   // How long write() waits while another thread's write transaction on
   // this Engine, or another open of the file (another process, or another

@@ -14,6 +14,7 @@
 #include "fault_util.h"
 #include "test_util.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -167,6 +168,76 @@ TEST_CASE("Commit: one sync per commit, two for one too big to list") {
     CHECK(count.syncs == before);
     Image im(dir.file("off"));
     CHECK(im.field(im.newest(), fmt::meta::kRangeCount) == 0);
+  }
+}
+
+TEST_CASE("Commit: Durability::Normal syncs once per interval, and keeps the durable commit in the other meta page") {
+  TempDir dir;
+  const std::string path = dir.file();
+  { Engine create = Engine::open(path); }
+  SyncCounter count;
+  HookScope scope(&count);
+  Options normal;
+  normal.durability = klite::Durability::Normal;
+
+  SUBCASE("no sync between commits until the interval has passed") {
+    normal.sync_interval = std::chrono::hours(1);
+    {
+      Engine e = Engine::open(path, normal);
+      e.append("s", "first"); // syncs the commit it opened at, first
+      CHECK(count.syncs == 1);
+      std::uint64_t txn = Image(path).txn(0);
+      CHECK(Image(path).txn(1) == 1); // the durable one: as opened
+      for (int i = 0; i < 20; ++i) {
+        e.append("s", "more " + std::to_string(i));
+        const Image im(path);
+        CHECK(im.txn(0) == txn + 2); // the same meta page, txn ids by 2
+        CHECK(im.txn(1) == 1);
+        // Every commit since the sync is listed, so its list grows.
+        CHECK(im.field(0, fmt::meta::kRangeCount) > 2 * std::uint32_t(i));
+        txn = im.txn(0);
+      }
+      CHECK(count.syncs == 1);
+      CHECK(inspect_current(path) == 0);
+    }
+    CHECK(count.syncs == 2); // closing syncs what is not durable yet
+    CHECK(records(path) == 21);
+  }
+  SUBCASE("a full list syncs first, and the next commit takes the other meta page") {
+    normal.sync_interval = std::chrono::hours(1);
+    Engine e = Engine::open(path, normal);
+    e.append("s", "first");
+    int synced_at = -1;
+    for (int i = 0; i < 300 && synced_at < 0; ++i) {
+      const int before = count.syncs;
+      const Image old(path);
+      e.append("s", std::to_string(i));
+      if (count.syncs != before) {
+        CHECK(count.syncs - before == 1);
+        // The sync made the commit before durable; this one went into
+        // the meta page that held the older durable commit.
+        const Image im(path);
+        CHECK(im.newest() != old.newest());
+        CHECK(im.txn(im.newest()) == old.txn(old.newest()) + 1);
+        CHECK(old.field(old.newest(), fmt::meta::kRangeCount) + 40 >
+              fmt::meta::max_ranges(4096));
+        synced_at = i;
+      }
+    }
+    CHECK(synced_at > 10); // many commits shared that sync
+    CHECK(inspect_current(path) == Image(path).newest());
+  }
+  SUBCASE("an interval of zero syncs every commit, as Full does") {
+    normal.sync_interval = std::chrono::milliseconds(0);
+    Engine e = Engine::open(path, normal);
+    e.append("s", "a");
+    for (int i = 0; i < 5; ++i) {
+      const int before = count.syncs;
+      const std::uint64_t txn = Image(path).txn(Image(path).newest());
+      e.append("s", "b");
+      CHECK(count.syncs - before == 1);
+      CHECK(Image(path).txn(Image(path).newest()) == txn + 1);
+    }
   }
 }
 

@@ -74,6 +74,7 @@ struct Workload {
     w.commit();
     committed = next;
     in_flight = committed;
+    history.push_back(committed);
   }
 
   void run(Engine& engine, int txns) {
@@ -85,6 +86,9 @@ struct Workload {
   int wide;
   int wide_txns = 0; // wide transactions begun
   Model committed, in_flight;
+  // The state after each commit that returned: history[k] after the k-th
+  // (history[0]: before the first).
+  std::vector<Model> history{Model{}};
 };
 
 // Every stream of the engine, checking keys are dense from 1.

@@ -23,6 +23,7 @@
 #include "fault_util.h"
 #include "test_util.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -56,23 +57,31 @@ std::string read_page(const std::string& path, std::uint64_t p) {
 
 // Tracks one file: its bytes as of the last sync, and the pages written
 // since. Throws Crash at the crash_at-th operation (0: never), counting
-// only syncs if `syncs_only`.
+// only syncs if `syncs_only`. With `work`, it also tracks the oldest state
+// of it a power loss may leave: the commit the last sync made durable.
 class PowerLoss final : public klite::os::FaultHook {
 public:
-  PowerLoss(std::string path, std::uint64_t crash_at, bool syncs_only = false)
+  PowerLoss(std::string path, std::uint64_t crash_at, bool syncs_only = false,
+            const Workload* work = nullptr)
       : path_(std::move(path)), crash_at_(crash_at), syncs_only_(syncs_only),
-        durable_(klite::test::read_file_bytes(path_)) {}
+        work_(work), durable_(klite::test::read_file_bytes(path_)) {}
 
   int before(Op op, const std::string&) override {
+    if (crashed_) // the power is off: nothing reaches the file any more
+      throw Crash{};
     if (syncs_only_ && op != Op::Sync)
       return 0;
-    if (++ops_ == crash_at_)
+    if (++ops_ == crash_at_) {
+      crashed_ = true;
       throw Crash{};
+    }
     return 0;
   }
   void wrote(const std::string& path, std::uint64_t off, std::size_t n) override {
     if (path != path_ || n == 0)
       return;
+    if (work_ && off < 2 * kPage) // a meta page: that of the commit in flight
+      meta_of_ = work_->history.size();
     for (std::uint64_t p = off / kPage; p <= (off + n - 1) / kPage; ++p)
       dirty_[p].emplace_back(std::max(off, p * kPage), std::min(off + n, (p + 1) * kPage));
   }
@@ -85,7 +94,15 @@ public:
         durable_.replace(p * kPage, kPage, read_page(path_, p));
     dirty_.clear();
     ++syncs_;
+    if (work_) { // what is durable now: the commit in flight, if it wrote its meta page
+      const std::size_t returned = work_->history.size() - 1;
+      floor_ = meta_of_ == returned + 1 ? returned + 1 : returned;
+    }
   }
+
+  // The oldest entry of the workload's history a power loss now may leave
+  // (history.size(): only the commit in flight).
+  std::size_t floor() const { return floor_; }
 
   std::uint64_t ops() const { return ops_; }
   std::uint64_t syncs() const { return syncs_; }
@@ -124,7 +141,11 @@ private:
   std::uint64_t crash_at_;
   bool syncs_only_;
   std::uint64_t ops_ = 0; // counted ones
+  bool crashed_ = false;
   std::uint64_t syncs_ = 0;
+  const Workload* work_;
+  std::size_t meta_of_ = 0; // the commit that last wrote a meta page
+  std::size_t floor_ = 0;
   std::string durable_;
   // Pages written since the last sync, with the byte ranges written.
   std::map<std::uint64_t, std::vector<std::pair<std::uint64_t, std::uint64_t>>> dirty_;
@@ -148,8 +169,10 @@ struct Rig {
   std::uint64_t seed = kSeed; // of the workload
   int wide = 0;               // Workload's wide transactions
   std::uint64_t crashes = 0, images = 0, in_flight_kept = 0;
+  std::uint64_t lost_returned = 0; // images without the last returned commit
   int txns = kTxns;
   int wide_txns = 0; // in the last count()
+  klite::Options options; // of the workload's engine
 
   Rig() {
     klite::Engine::open(base); // Durability::Full; created and synced
@@ -161,7 +184,7 @@ struct Rig {
     std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
     PowerLoss counter(base, 0, syncs_only);
     HookScope scope(&counter);
-    auto engine = klite::Engine::open(base);
+    auto engine = klite::Engine::open(base, options);
     Workload work(seed, wide);
     work.run(engine, txns);
     wide_txns = work.wide_txns;
@@ -174,12 +197,12 @@ struct Rig {
   void crash_at(std::uint64_t k, bool syncs_only, int variants) {
     CAPTURE(k);
     std::ofstream(base, std::ios::binary | std::ios::trunc) << pristine;
-    PowerLoss loss(base, k, syncs_only);
     Workload work(seed, wide);
+    PowerLoss loss(base, k, syncs_only, &work);
     {
       HookScope scope(&loss);
       try {
-        auto engine = klite::Engine::open(base);
+        auto engine = klite::Engine::open(base, options);
         work.run(engine, txns);
       } catch (const Crash&) {
         ++crashes;
@@ -196,11 +219,18 @@ struct Rig {
       ro.read_only = true;
       try {
         auto engine = klite::Engine::open(copy, ro);
+        // The last commit the sync made durable, any commit that returned
+        // after it (Durability::Normal: Full syncs each), or the one in
+        // flight, whole.
         const Model got = read_model(engine);
         const bool committed = got == work.committed;
         const bool in_flight = got == work.in_flight;
-        CHECK((committed || in_flight));
+        bool returned = false;
+        for (std::size_t j = loss.floor(); j < work.history.size(); ++j)
+          returned |= got == work.history[j];
+        CHECK((returned || in_flight));
         in_flight_kept += in_flight && !committed;
+        lost_returned += returned && !committed;
       } catch (const klite::Error& e) {
         FAIL_CHECK("the crashed file does not read: " << e.what());
       }
@@ -225,6 +255,7 @@ TEST_CASE("Power loss: every crash point leaves the last returned commit, whole"
     points += n;
   }
   CHECK(rig.crashes == points);
+  CHECK(rig.lost_returned == 0);
   MESSAGE("power loss: " << points << " crash points of " << ops << " file operations, "
                          << rig.images << " damaged images checked, " << rig.in_flight_kept
                          << " kept the commit in flight");
@@ -239,6 +270,7 @@ TEST_CASE("Power loss: a crash at every sync, several damage variants each") {
   for (std::uint64_t k = 1; k <= syncs; ++k)
     rig.crash_at(k, true, 4);
   CHECK(rig.crashes == syncs);
+  CHECK(rig.lost_returned == 0);
   MESSAGE("power loss at every sync: " << syncs << " syncs, " << rig.images
                                        << " damaged images checked, " << rig.in_flight_kept
                                        << " kept the commit in flight");
@@ -261,8 +293,47 @@ TEST_CASE("Power loss: commits too big to list sync twice, and are as safe") {
   for (std::uint64_t k = 1; k <= syncs; ++k)
     rig.crash_at(k, true, 2);
   CHECK(rig.crashes == n + syncs);
+  CHECK(rig.lost_returned == 0);
   MESSAGE("power loss with wide commits: " << n << " crash points of " << ops
                                            << " file operations and every one of " << syncs
                                            << " syncs, " << rig.images << " damaged images checked, "
                                            << rig.in_flight_kept << " kept the commit in flight");
+}
+
+TEST_CASE("Power loss: Durability::Normal loses at most the commits since the last sync, never the file") {
+  Rig rig;
+  rig.options.durability = klite::Durability::Normal;
+  SUBCASE("syncs only when the lists fill") {
+    rig.options.sync_interval = std::chrono::hours(1);
+    SUBCASE("small commits") {}
+    SUBCASE("with commits too big to list") {
+      rig.wide = 300;
+      rig.txns = 40;
+    }
+    const std::uint64_t ops = rig.count(false);
+    const std::uint64_t syncs = rig.count(true);
+    CHECK(syncs < static_cast<std::uint64_t>(rig.txns) / 2); // shared by many commits
+    klite::test::Rng pick(kSeed + 11);
+    const std::uint64_t n = kLong ? ops : std::min<std::uint64_t>(ops, 200);
+    for (std::uint64_t i = 0; i < n; ++i)
+      rig.crash_at(kLong ? i + 1 : 1 + pick.next() % ops, false, 3);
+    for (std::uint64_t k = 1; k <= syncs; ++k)
+      rig.crash_at(k, true, 3);
+    CHECK(rig.crashes == n + syncs);
+    // Normal's loss happens, so a wrong one would be seen.
+    CHECK(rig.lost_returned > 0);
+    MESSAGE("power loss, Durability::Normal: " << n << " crash points of " << ops
+                                               << " file operations, " << syncs << " syncs, "
+                                               << rig.images << " damaged images, "
+                                               << rig.lost_returned
+                                               << " lost commits that had returned");
+  }
+  SUBCASE("an interval of zero loses nothing that returned") {
+    rig.options.sync_interval = std::chrono::milliseconds(0);
+    const std::uint64_t ops = rig.count(false);
+    klite::test::Rng pick(kSeed + 12);
+    for (int i = 0; i < 150; ++i)
+      rig.crash_at(1 + pick.next() % ops, false, 2);
+    CHECK(rig.lost_returned == 0);
+  }
 }
