@@ -197,7 +197,7 @@ Result klite_append_batch(const std::string& workload, const Config& c,
                           const DataSet& data, const fs::path& path);
 Result klite_append_single(const std::string& workload, const Config& c,
                            const DataSet& data, const fs::path& path);
-Result klite_durable(const DataSet& data, const fs::path& path);
+Result klite_durable(const DataSet& data, const fs::path& path, bool normal);
 Result klite_durable_threads(const DataSet& data, const fs::path& path,
                              unsigned threads);
 Result klite_get_txn(const Config& c, const DataSet& data, const fs::path& path,
@@ -225,7 +225,7 @@ Result klite_w7_exec(const DataSet& data, const fs::path& path);
 // sqlite.cpp
 Result sqlite_append(const std::string& workload, const Config& c,
                      const DataSet& data, const fs::path& path);
-Result sqlite_durable(const DataSet& data, const fs::path& path);
+Result sqlite_durable(const DataSet& data, const fs::path& path, bool normal);
 Result sqlite_get(const Config& c, const DataSet& data, const fs::path& path);
 Result sqlite_scan(const Config& c, const DataSet& data, const fs::path& path,
                    bool forward);

@@ -392,13 +392,21 @@ int run(const Config& c) {
   if (W[2]) {
     const DataSet commits(c.commits, 100, c.seed);
     if (K)
-      add(klite_durable(commits, paths.klite("w2")));
+      add(klite_durable(commits, paths.klite("w2"), false));
     if (S)
-      add(sqlite_durable(commits, paths.sqlite("w2")));
+      add(sqlite_durable(commits, paths.sqlite("w2"), false));
     if (L)
       add(lmdb_durable(commits, paths.lmdb("w2")));
     if (R)
       add(rocksdb_durable(commits, paths.rocksdb("w2")));
+    if (K) {
+      fresh(paths.klite("w2"));
+      add(klite_durable(commits, paths.klite("w2"), true));
+    }
+    if (S) {
+      fresh(paths.sqlite("w2"));
+      add(sqlite_durable(commits, paths.sqlite("w2"), true));
+    }
     if (K)
       for (unsigned threads : {1u, 4u, 16u}) {
         fresh(paths.klite("w2")); // each on a new file, as above
