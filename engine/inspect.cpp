@@ -7,6 +7,7 @@
 #include "engine/crc32c.h"
 #include "engine/format.h"
 #include "engine/os.h"
+#include "engine/readers.h"
 #include "engine/text.h"
 
 #include <klite/engine.h>
@@ -16,6 +17,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <unordered_map>
 
 namespace klite::inspect {
@@ -1179,7 +1181,37 @@ bool check_entry(const File& f, const Stream& s, Sink& sink) {
 // File
 
 File::File(const std::string& path)
-    : File(std::make_unique<FileSource>(path), path) {}
+    : File(std::make_unique<FileSource>(path), path) {
+  pin(path);
+}
+
+void File::pin(const std::string& path) {
+  const std::string lock_path = path + "-lock";
+  std::error_code ec;
+  if (!std::filesystem::exists(lock_path, ec)) // never opened for writing
+    return;
+  try {
+    lock_ = std::make_unique<os::File>(lock_path, os::File::Mode::ReadWrite);
+    readers_ = std::make_unique<ReaderTable>(*lock_);
+  } catch (const Error&) { // not ours to write, or every slot taken
+    readers_.reset();
+    lock_.reset();
+    return;
+  }
+  // As Pager::acquire: a writer that read the table before the snapshot
+  // was published may reuse pages freed by the commit after it, once one
+  // more exists. Then choose again (a few times: the check notices a
+  // snapshot that moved all the same).
+  for (int attempt = 0; attempt < 8 && has_snapshot(); ++attempt) {
+    const std::uint64_t txn = txn_id();
+    readers_->publish(txn);
+    if (newest_txn_on_disk() <= txn + 1)
+      return;
+    file_size_ = src_->size();
+    meta_problems_.clear();
+    choose_meta();
+  }
+}
 
 File File::from_bytes(std::string bytes, std::string name) {
   return File(std::make_unique<MemorySource>(std::move(bytes)),

@@ -13,10 +13,13 @@
 //    2), and everything after reads that snapshot. A writer may keep the
 //    file open: the bytes a committed snapshot reaches do not change
 //    (invariant 1 of pager.h) until the writer reuses its freed pages, two
-//    commits later at the earliest. klite::inspect takes no slot in the
-//    reader table (it never writes FILE-lock), so a check that runs while a
-//    busy writer commits many times may report pages that were reused
-//    under it; check a quiet file, or a copy.
+//    commits later at the earliest. So a File opened on a path takes a
+//    slot in the reader table (its only write: that slot of FILE-lock, if
+//    the file has one it may write) and publishes its snapshot there, like
+//    a read transaction: no writer in any process reuses those pages while
+//    the File lives. Without a slot (no FILE-lock, a read-only directory,
+//    every slot taken), a check that runs while a busy writer commits many
+//    times may report pages reused under it (Report::snapshot_moved).
 //  - A damaged file gives Problems, never a crash, a hang or unbounded
 //    memory: pages are read with pread into buffers (nothing is mapped, so
 //    a file truncated underneath cannot raise SIGBUS), every offset and
@@ -34,6 +37,13 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace klite {
+class ReaderTable;
+namespace os {
+class File;
+}
+} // namespace klite
 
 namespace klite::inspect {
 
@@ -157,6 +167,8 @@ public:
 private:
   File(std::unique_ptr<Source> src, std::string path);
   void choose_meta();
+  // Takes a slot in `path`-lock's reader table and publishes the snapshot.
+  void pin(const std::string& path);
 
   std::unique_ptr<Source> src_;
   std::string path_;
@@ -167,6 +179,8 @@ private:
   std::vector<Problem> meta_problems_;
   std::uint32_t page_size_ = 0;
   MetaSlot snap_; // a copy of the chosen slot (zeros when there is none)
+  std::unique_ptr<klite::os::File> lock_;       // FILE-lock, if pinned
+  std::unique_ptr<klite::ReaderTable> readers_; // the slot in it
 };
 
 // ---------------------------------------------------------------------------

@@ -147,3 +147,26 @@ TEST_CASE("Reader table: a FILE-lock that is not one is an IO error, and nothing
     CHECK(std::string(err.what()) == path + "-lock: not a klite lock file");
   }
 }
+
+TEST_CASE("Reader table: an inspect::File keeps its snapshot while a writer churns") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  Engine e = Engine::open(path, quiet());
+  fill(e);
+  const std::uint32_t before = page_count(path);
+  {
+    klite::inspect::File f(path); // what klite-inspect check opens
+    churn(e);
+    const klite::inspect::Report r = klite::inspect::check(f);
+    CHECK(r.clean());
+    REQUIRE(r.streams.size() == 1);
+    CHECK(r.streams[0].records == kRecords); // s, as the File's snapshot has it
+    CHECK(page_count(path) > before + 200);  // t went to new pages
+  }
+  // Once the File is gone, its pages are reused: dropping t and writing
+  // as much again grows the file by little.
+  const std::uint32_t grown = page_count(path);
+  fill(e);
+  churn(e);
+  CHECK(page_count(path) < grown + 100);
+}
