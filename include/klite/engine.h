@@ -276,14 +276,14 @@ public:
   void interrupt() noexcept;
 
   struct Impl;
-  // What exec() and prepare() keep between calls (an open BEGIN), defined
-  // by the query layer (vm/).
-  struct Session;
+  // What exec() and prepare() keep between calls: each thread's session
+  // and its open BEGIN, defined by the query layer (vm/session.h).
+  struct Sessions;
 
 private:
   explicit Engine(std::shared_ptr<Impl> impl);
-  // The session slot, empty until the query layer first needs it.
-  std::shared_ptr<Session>& session_slot() const;
+  // The query layer's sessions, made by `make` on first use. Thread-safe.
+  Sessions& sessions(std::shared_ptr<Sessions> (*make)()) const;
   // Another handle on the same open file, for the query layer's statements.
   // Only the user's handle ends the session (rolling back an open BEGIN).
   Engine share() const {
