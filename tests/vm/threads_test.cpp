@@ -544,3 +544,42 @@ TEST_CASE("Concurrency: interrupt() stops the running statements of every "
   }
   CHECK(committed(*db, "s") == 20'001);
 }
+
+namespace {
+// Steps `statement` when its thread exits: set it up before the thread's
+// first statement, so that it is destroyed after the thread's sessions.
+struct StepAtExit {
+  Statement* statement = nullptr;
+  std::string* saw = nullptr;
+  ~StepAtExit() {
+    if (statement)
+      *saw = error_of([&] {
+        if (!statement->step())
+          throw Error(ErrorCode::NotFound, "no row");
+      });
+  }
+};
+thread_local StepAtExit step_at_exit;
+} // namespace
+
+TEST_CASE("Concurrency: statements stepped after the thread's sessions are "
+          "gone, as the thread exits") {
+  Db db;
+  Statement begin = db->prepare("BEGIN");
+  Statement add = db->prepare("ADD 'late' TO s");
+  std::string begin_saw, add_saw;
+  on_thread([&] {
+    step_at_exit.statement = &begin;
+    step_at_exit.saw = &begin_saw;
+    db->exec("ADD 'early' TO s"); // the thread's sessions exist from here
+  });
+  CHECK(begin_saw == "Misuse: line 1, col 1: BEGIN on a thread that is exiting");
+  on_thread([&] {
+    step_at_exit.statement = &add;
+    step_at_exit.saw = &add_saw;
+    db->exec("ADD 'early' TO s");
+  });
+  CHECK(add_saw == "no error"); // on its own, as outside any BEGIN
+  CHECK(committed(*db, "s") == 3);
+  db->exec("BEGIN; COMMIT").drain(); // nothing was left open
+}
