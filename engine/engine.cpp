@@ -403,8 +403,9 @@ Engine::~Engine() { close_session(); }
 
 void Engine::close_session() noexcept {
   // The sessions may hold transactions, which hold the engine's state:
-  // dropping them when the user's handle goes breaks that cycle. Dropped
-  // outside the lock: that rolls back every thread's open BEGIN.
+  // dropping them when the user's handle goes breaks that cycle. Dropping
+  // them rolls back every thread's open BEGIN, so `sessions` outlives the
+  // lock.
   if (!owner_ || !impl_)
     return;
   std::shared_ptr<Sessions> sessions;
@@ -508,8 +509,7 @@ StreamInfo Engine::info(std::string_view stream) { return read().info(stream); }
 
 std::vector<StreamInfo> Engine::streams() { return read().streams(); }
 
-Engine::Sessions&
-Engine::sessions(std::shared_ptr<Sessions> (*make)()) const {
+Engine::Sessions& Engine::sessions(std::shared_ptr<Sessions> (*make)()) const {
   const auto& e = engine_of(impl_);
   std::lock_guard lock(e->sessions_mu);
   if (!e->sessions)

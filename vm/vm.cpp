@@ -324,8 +324,7 @@ bool Vm::step() {
     lock(joined_); // txn() then checks that the BEGIN is still the one
   }
   try {
-    if (joined_ &&
-        (!joined_->txn || joined_->generation != joined_generation_))
+    if (joined_ && (!joined_->txn || joined_->generation != joined_generation_))
         [[unlikely]] // COMMIT, ROLLBACK, a thread exit or the close did it
       misuse("the transaction this statement ran in has ended");
     if (interrupted()) [[unlikely]]

@@ -268,11 +268,11 @@ public:
   // thread, like sqlite3_interrupt: every exec() Result and prepared
   // Statement that has started (stepped) and has not finished or been
   // reset throws Error(Interrupted, "line L, col C: interrupted") from its
-  // next check.
-  // The interpreter checks whenever such a statement resumes for its next
-  // row (Result::next, Statement::step) and on every loop iteration, so a
-  // long scan stops promptly. Statements that start after the call are not
-  // affected: a stale interrupt never stops the next query.
+  // next check. The interpreter checks whenever such a statement resumes
+  // for its next row (Result::next, Statement::step) and on every loop
+  // iteration, so a long scan stops promptly. Statements that start after
+  // the call are not affected: a stale interrupt never stops the next
+  // query.
   //
   // Only reads (GET, SHOW STREAMS, INFO) are interrupted. A write makes its
   // change in one step (all values of an ADD in one append) and then runs
