@@ -64,7 +64,10 @@ struct Engine::Impl {
     return batch && batch->commits > 0 && !writing && !flushing;
   }
 
-  std::shared_ptr<Engine::Session> session; // owned by the query layer
+  // The query layer's (vm/session.h): made on first use, dropped when the
+  // user's handle goes; under sessions_mu, since threads race to both.
+  std::mutex sessions_mu;
+  std::shared_ptr<Engine::Sessions> sessions;
   // Engine::interrupt() bumps it, possibly from a signal handler, so it
   // must be a lock-free atomic.
   std::atomic<std::uint64_t> interrupts{0};
@@ -544,10 +547,15 @@ Engine& Engine::operator=(Engine&& other) noexcept {
 Engine::~Engine() { close_session(); }
 
 void Engine::close_session() noexcept {
-  // The session may hold a transaction, which holds the engine's state:
-  // dropping it when the user's handle goes breaks that cycle.
-  if (owner_ && impl_)
-    impl_->session.reset();
+  // The sessions may hold transactions, which hold the engine's state:
+  // dropping them when the user's handle goes breaks that cycle. Dropping
+  // them rolls back every thread's open BEGIN, so `sessions` outlives the
+  // lock.
+  if (!owner_ || !impl_)
+    return;
+  std::shared_ptr<Sessions> sessions;
+  std::lock_guard lock(impl_->sessions_mu);
+  sessions.swap(impl_->sessions);
 }
 
 Engine Engine::open(const std::string& path, const Options& options) {
@@ -629,8 +637,12 @@ StreamInfo Engine::info(std::string_view stream) { return read().info(stream); }
 
 std::vector<StreamInfo> Engine::streams() { return read().streams(); }
 
-std::shared_ptr<Engine::Session>& Engine::session_slot() const {
-  return engine_of(impl_)->session;
+Engine::Sessions& Engine::sessions(std::shared_ptr<Sessions> (*make)()) const {
+  const auto& e = engine_of(impl_);
+  std::lock_guard lock(e->sessions_mu);
+  if (!e->sessions)
+    e->sessions = make();
+  return *e->sessions;
 }
 
 void Engine::interrupt() noexcept {

@@ -57,8 +57,10 @@ comment`), and `Statement::explain()` prints the same table.
   which its `Commit` commits before the first row (so `ADD` returns keys that
   are already committed). When the statement fails, or is reset before its
   `Commit`, that write transaction is rolled back. Inside `BEGIN ... COMMIT`
-  every statement, reads included, runs in the engine's one open write
-  transaction, and `Commit 0` leaves it open.
+  every statement of the session, reads included, runs in its open write
+  transaction, and `Commit 0` leaves it open. A session is a thread's: an
+  `exec()` script's statements run in the caller's, a prepared statement
+  in that of the thread that starts it (`vm/session.h`).
 - **Rows.** `Emit`, `EmitInfo` and `ResultRow` yield one row and suspend the
   program: `Statement::step()` (or `Result::next()`) returns, and the next
   call resumes at the following instruction. Nothing is buffered, so

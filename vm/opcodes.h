@@ -72,30 +72,34 @@
     "AddImm")                                                                 \
   X(Begin, "P1 P2", false,                                                    \
     "begin (write=P1, explicit=P2)",                                          \
-    "Starts a transaction. With P2 = 0 it is the statement's own: if a "      \
-    "BEGIN is open on the engine the statement joins that write "             \
-    "transaction, and otherwise it begins a read transaction (P1 = 0) or "    \
-    "the write transaction (P1 = 1) that it owns until Commit. With P2 = 1 "  \
-    "it is the BEGIN statement: it opens the engine's session transaction, "  \
-    "which later statements join until COMMIT or ROLLBACK. Fails with "       \
-    "Misuse if one is already open, Busy if another writer holds the write "  \
-    "lock, and ReadOnly on a read-only engine (also for P1 = 1, P2 = 0).",    \
+    "Starts a transaction. With P2 = 0 it is the statement's own: if the "    \
+    "statement's session (its thread's: vm/session.h) has a BEGIN open, "     \
+    "the statement joins that write transaction, and otherwise it begins a "  \
+    "read transaction (P1 = 0) or the write transaction (P1 = 1) that it "    \
+    "owns until Commit. With P2 = 1 it is the BEGIN statement: it opens "     \
+    "the session's transaction, which later statements of the session "       \
+    "join until COMMIT or ROLLBACK. Fails with Misuse if one is already "     \
+    "open, Busy if another writer (another thread's BEGIN included) holds "   \
+    "the write lock, and ReadOnly on a read-only engine (also for P1 = 1 "    \
+    "with P2 = 0).",                                                          \
     "Commit, Rollback")                                                       \
   X(Commit, "P1", false,                                                      \
     "commit (explicit=P1)",                                                   \
     "With P1 = 0, ends the statement's own transaction: a write is "          \
     "committed (durable per Options::durability when Commit returns) and a "  \
-    "read is released; a statement that joined a BEGIN leaves it open. With " \
-    "P1 = 1 it is the COMMIT statement: it commits the session transaction "  \
-    "that BEGIN opened, and fails with Misuse if there is none. Either way "  \
-    "the transaction is over afterwards, even if the commit failed.",         \
+    "read is released; a statement that joined a BEGIN leaves it open. "      \
+    "With P1 = 1 it is the COMMIT statement: it commits the transaction "     \
+    "that BEGIN opened in the statement's session, and fails with Misuse "    \
+    "if there is none. Either way the transaction is over afterwards, even "  \
+    "if the commit failed.",                                                  \
     "Begin, Rollback")                                                        \
   X(Rollback, "", false,                                                      \
     "rollback",                                                               \
     "The ROLLBACK statement: discards every change made since BEGIN and "     \
-    "ends the session transaction. Fails with Misuse if none is open. (A "    \
-    "statement's own write transaction is rolled back by the interpreter "    \
-    "when the statement fails or is reset before its Commit.)",               \
+    "ends the transaction of the statement's session. Fails with Misuse if "  \
+    "none is open. (A statement's own write transaction is rolled back by "   \
+    "the interpreter when the statement fails or is reset before its "        \
+    "Commit.)",                                                               \
     "Begin, Commit")                                                          \
   X(Open, "P1 P4", false,                                                     \
     "cursor[P1]=stream P4",                                                   \

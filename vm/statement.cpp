@@ -65,8 +65,10 @@ const Value& Row::operator[](std::string_view column) const {
 // Statement
 
 struct Statement::Impl {
-  Impl(Engine engine, std::shared_ptr<const vm::Program> p)
-      : program(std::move(p)), machine(std::move(engine), *program) {}
+  Impl(Engine engine, std::shared_ptr<vm::SessionTable> sessions,
+       std::shared_ptr<const vm::Program> p)
+      : program(std::move(p)),
+        machine(std::move(engine), std::move(sessions), nullptr, *program) {}
   std::shared_ptr<const vm::Program> program;
   vm::Vm machine;
 };
@@ -119,16 +121,21 @@ std::string Statement::explain() const {
 // ---------------------------------------------------------------------------
 // Result
 
+// Every statement of the script runs in the session of the thread that
+// called exec() (vm/session.h), wherever its rows are consumed.
 struct Result::Impl {
-  Impl(const Engine& e, std::vector<std::shared_ptr<const vm::Program>> p)
-      : engine(Engine::Session::share(e)), programs(std::move(p)) {}
+  Impl(const Engine& e, std::shared_ptr<vm::SessionTable> t,
+       std::vector<std::shared_ptr<const vm::Program>> p)
+      : engine(Engine::Sessions::share(e)), sessions(std::move(t)),
+        session(sessions->mine_or_make()), programs(std::move(p)) {}
 
   // Runs statements until one yields a row (true) or none is left.
   bool advance() {
     try {
       while (at < programs.size()) {
         if (!machine)
-          machine.emplace(Engine::Session::share(engine), *programs[at]);
+          machine.emplace(Engine::Sessions::share(engine), sessions, session,
+                          *programs[at]);
         if (machine->step())
           return true;
         machine.reset();
@@ -143,6 +150,8 @@ struct Result::Impl {
   }
 
   Engine engine;
+  std::shared_ptr<vm::SessionTable> sessions;
+  std::shared_ptr<vm::Session> session;
   std::vector<std::shared_ptr<const vm::Program>> programs;
   std::size_t at = 0;
   std::optional<vm::Vm> machine;
@@ -188,7 +197,7 @@ std::uint64_t Result::drain() {
 // Engine
 
 Result Engine::exec(std::string_view query) {
-  Session::of(*this);
+  std::shared_ptr<vm::SessionTable> sessions = Sessions::of(*this);
   query::ast::Script script = query::parse(query);
   std::vector<std::shared_ptr<const vm::Program>> programs;
   programs.reserve(script.statements.size());
@@ -202,13 +211,14 @@ Result Engine::exec(std::string_view query) {
                "exec() cannot bind parameters; use prepare()");
     programs.push_back(std::move(p));
   }
-  auto impl = std::make_unique<Result::Impl>(*this, std::move(programs));
+  auto impl = std::make_unique<Result::Impl>(*this, std::move(sessions),
+                                             std::move(programs));
   impl->pending = impl->advance();
   return Result(std::move(impl));
 }
 
 Statement Engine::prepare(std::string_view query) {
-  Session::of(*this);
+  std::shared_ptr<vm::SessionTable> sessions = Sessions::of(*this);
   query::ast::Script script = query::parse(query);
   if (script.statements.size() != 1)
     throw Error(ErrorCode::InvalidArgument,
@@ -218,7 +228,8 @@ Statement Engine::prepare(std::string_view query) {
       script.texts.empty() ? std::string_view() : script.texts[0];
   auto p = std::make_shared<const vm::Program>(
       vm::compile(script.statements[0], text));
-  return Statement(std::make_unique<Statement::Impl>(share(), std::move(p)));
+  return Statement(std::make_unique<Statement::Impl>(
+      share(), std::move(sessions), std::move(p)));
 }
 
 } // namespace klite

@@ -8,30 +8,9 @@
 
 namespace klite {
 
-// ---------------------------------------------------------------------------
-// Engine::Session
-
-Engine::Session& Engine::Session::of(const Engine& engine) {
-  std::shared_ptr<Session>& slot = engine.session_slot();
-  if (!slot)
-    slot = std::make_shared<Session>();
-  return *slot;
-}
-
-Engine::Session* Engine::Session::find(const Engine& engine) {
-  return engine.session_slot().get();
-}
-
-std::uint64_t Engine::Session::next_generation() noexcept {
-  static std::atomic<std::uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
 namespace vm {
 
 namespace {
-
-using Session = Engine::Session;
 
 [[noreturn]] void misuse(const std::string& what) {
   throw Error(ErrorCode::Misuse, what);
@@ -88,13 +67,15 @@ const char* use_text(ParamUse use) {
 
 } // namespace
 
-Vm::Vm(Engine engine, const Program& program)
+Vm::Vm(Engine engine, std::shared_ptr<SessionTable> sessions,
+       std::shared_ptr<Session> session, const Program& program)
     : engine_(std::move(engine)), program_(&program),
       regs_(program.registers + 1), slots_(program.slots),
       bindings_(program.params.size()), unbound_(bindings_.size()),
+      sessions_(std::move(sessions)), fixed_session_(std::move(session)),
       interrupts_(program.writes || program.explained
                       ? &kNeverInterrupted
-                      : &Session::interrupts(engine_)) {
+                      : &Engine::Sessions::interrupts(engine_)) {
   Row::Access::shape(row_, program.columns);
 }
 
@@ -201,9 +182,8 @@ void Vm::load_param(const Op& i) {
 // ---------------------------------------------------------------------------
 // Transactions
 
+// A joined statement's session lock is held here (step() took it).
 ReadTxn& Vm::txn() {
-  if (stale_)
-    misuse("the transaction this statement ran in has ended");
   if (joined_) {
     if (!joined_->txn || joined_->generation != joined_generation_)
       misuse("the transaction this statement ran in has ended");
@@ -217,38 +197,67 @@ ReadTxn& Vm::txn() {
 }
 
 WriteTxn& Vm::write_txn() {
-  if (stale_ || joined_ || write_)
+  if (joined_ || write_)
     return static_cast<WriteTxn&>(txn());
   misuse("vm: a write outside a write transaction");
 }
 
+namespace {
+void check_not_ended(const Session& s) {
+  switch (s.ended) {
+  case Session::Ended::No:
+    return;
+  case Session::Ended::EngineClosed:
+    misuse("BEGIN after the Engine was closed");
+  case Session::Ended::ThreadExited:
+    misuse("BEGIN in a script whose thread has exited");
+  }
+}
+
+// Takes the session's BEGIN out, to commit or roll back outside its lock.
+WriteTxn take_open(Session* s) {
+  std::optional<WriteTxn> t;
+  if (s) {
+    std::lock_guard lock(s->mu);
+    t = s->take();
+  }
+  if (!t)
+    misuse("no transaction is open");
+  return std::move(*t);
+}
+} // namespace
+
 void Vm::begin(const Op& i) {
-  if (i.p2 == 0) { // the statement's own
-    Session* s = Session::find(engine_);
-    if (s && s->txn) {
-      joined_ = s;
-      joined_generation_ = s->generation;
-    } else if (i.p1) {
+  if (i.p2 == 0) { // the statement's own: join() found no BEGIN to join
+    if (i.p1)
       write_.emplace(engine_.write());
-    } else {
+    else
       read_.emplace(engine_.read());
-    }
     return;
   }
-  Session* s = Session::find(engine_);
-  if (!s)
-    misuse("BEGIN after the Engine was closed");
-  if (s->txn)
+  Session& s = fixed_session_ ? *fixed_session_ : *sessions_->mine_or_make();
+  {
+    std::lock_guard lock(s.mu);
+    check_not_ended(s);
+    if (s.txn)
+      misuse("a transaction is already open");
+  }
+  // Not under the session's lock: write() may wait for another writer, and
+  // the Engine's close would wait with it.
+  WriteTxn t = engine_.write();
+  std::lock_guard lock(s.mu);
+  check_not_ended(s); // it ended meanwhile: `t` rolls back
+  if (s.txn)
     misuse("a transaction is already open");
-  s->txn.emplace(engine_.write());
-  s->generation = Session::next_generation();
+  s.txn.emplace(std::move(t));
+  s.generation = next_generation();
+  s.open.store(true, std::memory_order_relaxed);
 }
 
 void Vm::commit(const Op& i) {
   if (i.p1 == 0) {
     close_slots();
     joined_ = nullptr;
-    stale_ = false;
     read_.reset();
     if (write_) {
       WriteTxn t = std::move(*write_);
@@ -257,22 +266,11 @@ void Vm::commit(const Op& i) {
     }
     return;
   }
-  Session* s = Session::find(engine_);
-  if (!s || !s->txn)
-    misuse("no transaction is open");
-  WriteTxn t = std::move(*s->txn);
-  s->txn.reset();
-  s->generation = Session::next_generation();
-  t.commit();
+  take_open(session()).commit();
 }
 
 void Vm::rollback() {
-  Session* s = Session::find(engine_);
-  if (!s || !s->txn)
-    misuse("no transaction is open");
-  WriteTxn t = std::move(*s->txn);
-  s->txn.reset();
-  s->generation = Session::next_generation();
+  WriteTxn t = take_open(session());
   if (alive(t))
     t.abort();
 }
@@ -287,7 +285,6 @@ void Vm::close_slots() noexcept {
 void Vm::end_transaction() noexcept {
   close_slots();
   joined_ = nullptr;
-  stale_ = false;
   write_.reset(); // destroying an unfinished WriteTxn aborts it
   read_.reset();
 }
@@ -308,18 +305,28 @@ bool Vm::step() {
     return false;
   if (program_->explained)
     return explain_step();
+  // Releases the session lock that join() or the resume below took, after
+  // failed() has looked at the session.
+  struct Unlock {
+    Vm& vm;
+    ~Unlock() {
+      if (vm.locked_)
+        vm.unlock();
+    }
+  } unlock{*this};
   if (state_ == State::Ready) {
     if (unbound_ != 0)
       check_bindings();
     state_ = State::Running;
     pc_ = 0;
     interrupt_start_ = interrupts_->load(std::memory_order_relaxed);
-  } else if (joined_ && Session::find(engine_) != joined_) {
-    joined_ = nullptr; // the Engine closed the session since the last step
-    joined_generation_ = 0;
-    stale_ = true;
+  } else if (joined_) {
+    lock(joined_); // txn() then checks that the BEGIN is still the one
   }
   try {
+    if (joined_ && (!joined_->txn || joined_->generation != joined_generation_))
+        [[unlikely]] // COMMIT, ROLLBACK, a thread exit or the close did it
+      misuse("the transaction this statement ran in has ended");
     if (interrupted()) [[unlikely]]
       throw_interrupted(); // a resume: reported at the next instruction
     return run();
@@ -342,18 +349,13 @@ void Vm::failed(const Error& e) {
     line = pos.line;
     column = pos.col;
   }
-  Session* was_joined = joined_;
+  Session* s = joined_; // its lock is held
   end_transaction();
   state_ = State::Done;
-  if (was_joined) {
-    // A change that failed half-way ends the session's transaction too.
-    Session* s = Session::find(engine_);
-    if (s == was_joined && s->txn && s->generation == joined_generation_ &&
-        !alive(*s->txn)) {
-      s->txn.reset();
-      s->generation = Session::next_generation();
-      message += " (the open transaction was rolled back)";
-    }
+  // A change that failed half-way ends the session's transaction too.
+  if (s && s->txn && s->generation == joined_generation_ && !alive(*s->txn)) {
+    s->take(); // already finished: nothing to roll back
+    message += " (the open transaction was rolled back)";
   }
   throw Error(e.code(), message, line, column);
 }
@@ -458,19 +460,13 @@ bool Vm::run() {
     }
 
     VM_CASE(Begin)
-      if (ip->p2 == 0) { // joining an open BEGIN: the prepared-ADD loop
-        Session* s = Session::find(engine_);
-        if (s && s->txn) {
-          joined_ = s;
-          joined_generation_ = s->generation;
-          VM_NEXT();
-        }
-      }
+      if (ip->p2 == 0 && join()) // the prepared-ADD loop
+        VM_NEXT();
       begin(*ip);
       VM_NEXT();
 
     VM_CASE(Commit)
-      if (ip->p1 == 0 && joined_ && !stale_ && program_->slots == 0) {
+      if (ip->p1 == 0 && joined_ && program_->slots == 0) {
         joined_ = nullptr; // nothing of the BEGIN's to release
         VM_NEXT();
       }

@@ -4,7 +4,8 @@
 // State: registers r[1..n] (klite::Value: null, an integer, or a view of
 // bytes), cursor slots (a Cursor, or a list of StreamInfo), the bound
 // parameters, and the statement's transaction: its own ReadTxn or WriteTxn,
-// or the session's write transaction that BEGIN opened (joined).
+// or the write transaction that BEGIN opened in its session (joined; see
+// vm/session.h for which session, and the lock a joined step() holds).
 //
 // Nothing here allocates per execution once the first has run: registers,
 // the row and the parameter buffers are reused. A prepared `ADD ? TO s` in
@@ -48,9 +49,12 @@ namespace vm {
 
 class Vm {
 public:
-  // `engine` is a handle from Engine::Session::share; `program` must
+  // `engine` is a handle from Engine::Sessions::share, `sessions` its
+  // table. `session`: the session to run in (an exec() script's), or
+  // nullptr for that of the thread that starts each run. `program` must
   // outlive the Vm.
-  Vm(Engine engine, const Program& program);
+  Vm(Engine engine, std::shared_ptr<SessionTable> sessions,
+     std::shared_ptr<Session> session, const Program& program);
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
   ~Vm();
@@ -77,7 +81,7 @@ public:
   const Row& row() const;
   // Back to the start; ends the statement's own transaction.
   void reset() noexcept {
-    if (read_ || write_ || joined_ || stale_ || !slots_.empty())
+    if (read_ || write_ || joined_ || !slots_.empty())
       end_transaction();
     state_ = State::Ready;
     on_row_ = false;
@@ -129,12 +133,46 @@ private:
   WriteTxn& write_txn();
   // write_txn() with the joined-BEGIN case inline (the prepared-ADD loop).
   WriteTxn& writer() {
-    if (joined_ && !stale_ && joined_->txn &&
-        joined_->generation == joined_generation_) [[likely]]
+    if (joined_ && joined_->txn && joined_->generation == joined_generation_)
+        [[likely]]
       return *joined_->txn;
     return write_txn();
   }
   Cursor& cursor(std::uint64_t slot);
+  // Joins the open BEGIN of the statement's session, if there is one, and
+  // holds the session's lock for the rest of the step (the prepared-ADD
+  // loop runs this for every execution).
+  bool join() {
+    const std::shared_ptr<Session>* s =
+        fixed_session_ ? &fixed_session_ : sessions_->mine();
+    if (!s || !(*s)->open.load(std::memory_order_relaxed))
+      return false;
+    lock(s->get());
+    if (!(*s)->txn) {
+      unlock();
+      return false;
+    }
+    joined_ = s->get();
+    joined_generation_ = joined_->generation;
+    if (joined_ref_ != *s)
+      joined_ref_ = *s;
+    return true;
+  }
+  // The statement's session for BEGIN, COMMIT and ROLLBACK.
+  Session* session() const noexcept {
+    if (fixed_session_)
+      return fixed_session_.get();
+    const std::shared_ptr<Session>* s = sessions_->mine();
+    return s ? s->get() : nullptr;
+  }
+  void lock(Session* s) {
+    s->mu.lock();
+    locked_ = s;
+  }
+  void unlock() noexcept {
+    locked_->mu.unlock();
+    locked_ = nullptr;
+  }
   void begin(const Op& i);
   void commit(const Op& i);
   void rollback();
@@ -164,12 +202,18 @@ private:
 
   std::optional<ReadTxn> read_;
   std::optional<WriteTxn> write_;
-  // Running in the session's BEGIN: the session and the generation of its
-  // transaction when the statement joined. Checked again whenever step()
-  // resumes, since the user may close the Engine between two steps.
-  Engine::Session* joined_ = nullptr;
+  std::shared_ptr<SessionTable> sessions_;
+  std::shared_ptr<Session> fixed_session_; // an exec() script's, or null
+  // Running in a session's BEGIN: the session and the generation of its
+  // transaction when the statement joined, checked whenever step() resumes
+  // (COMMIT, ROLLBACK, the Engine's close or the thread's exit may have
+  // ended it since). joined_ref_ keeps the session it last joined alive
+  // (its thread may exit), and is kept to save reference counting.
+  Session* joined_ = nullptr;
   std::uint64_t joined_generation_ = 0;
-  bool stale_ = false; // it had joined a session that is gone
+  std::shared_ptr<Session> joined_ref_;
+  // The session whose lock this step() holds, if any.
+  Session* locked_ = nullptr;
 
   // Engine::interrupt(): the engine's generation counter (a counter that
   // never changes for a program that writes, which is not interrupted),

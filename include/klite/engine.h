@@ -5,15 +5,17 @@
 //
 // Concurrency model: one write transaction at a time per file (across
 // Engines and processes: see write()), any number of read transactions.
-// The native API of one Engine may be used from many threads at once: each
+// One Engine may be used from many threads at once. Native API: each
 // transaction (and its cursors) by one thread at a time, but read
 // transactions on any number of threads beside the write transaction,
 // neither blocking the other. Write transactions of several threads take
 // turns, and those that commit while an earlier commit syncs share the
-// next sync (group commit, WriteTxn::commit). The query layer (exec, prepare, Statement)
-// is not yet: use it from one thread at a time per Engine. A read transaction sees the snapshot of the last
-// commit before it began, for its whole life. Committed pages are never
-// modified in place (copy-on-write), so there is no recovery step on open.
+// next sync (group commit, WriteTxn::commit). Query layer (exec, prepare):
+// each thread is its own connection, with its own BEGIN (see exec()); each
+// Statement and Result by one thread at a time, and it may move between
+// threads. A read transaction sees the snapshot of the last commit before
+// it began, for its whole life. Committed pages are never modified in
+// place (copy-on-write), so there is no recovery step on open.
 //
 // Lifetimes: a transaction keeps the file open, so it may outlive the
 // Engine that began it. A cursor used after its transaction ended throws
@@ -263,21 +265,33 @@ public:
   // Runs a script of one or more statements separated by ';'
   // (docs/QUERY.md) and returns its rows. A statement outside
   // BEGIN ... COMMIT commits on its own; BEGIN opens a transaction that
-  // later exec() and prepared statements on this Engine run in, until COMMIT
-  // or ROLLBACK. Throws Syntax ("line 1, col 12: expected FROM, found
+  // later exec() scripts and prepared statements of the same thread run in,
+  // until COMMIT or ROLLBACK. Other threads do not see it: their writes
+  // wait for it like any other writer (up to Options::busy_timeout, then
+  // Busy). Every statement of a script runs in the transaction of the
+  // thread that called exec(), wherever its rows are read. A BEGIN is
+  // rolled back if its thread exits, or when this Engine is destroyed,
+  // before COMMIT. Throws Syntax ("line 1, col 12: expected FROM, found
   // "FORM""), or the statement's error.
+  //
+  // Thread-safe. REQUIRES: no exec() or prepare() on this Engine while it
+  // is destroyed, and no row of a statement running in another thread's
+  // BEGIN in use then (the rollback ends it).
   Result exec(std::string_view query);
   // Compiles exactly one statement for repeated runs with bound parameters.
+  // It runs in the BEGIN of the thread that starts it (its first step()
+  // after prepare() or reset()), if that thread has one. Thread-safe.
   Statement prepare(std::string_view query);
 
-  // Stops the statements of this Engine that are running now, like
-  // sqlite3_interrupt: every exec() Result and prepared Statement that has
-  // started (stepped) and has not finished or been reset throws
-  // Error(Interrupted, "line L, col C: interrupted") from its next check.
-  // The interpreter checks whenever such a statement resumes for its next
-  // row (Result::next, Statement::step) and on every loop iteration, so a
-  // long scan stops promptly. Statements that start after the call are not
-  // affected: a stale interrupt never stops the next query.
+  // Stops the statements of this Engine that are running now, on every
+  // thread, like sqlite3_interrupt: every exec() Result and prepared
+  // Statement that has started (stepped) and has not finished or been
+  // reset throws Error(Interrupted, "line L, col C: interrupted") from its
+  // next check. The interpreter checks whenever such a statement resumes
+  // for its next row (Result::next, Statement::step) and on every loop
+  // iteration, so a long scan stops promptly. Statements that start after
+  // the call are not affected: a stale interrupt never stops the next
+  // query.
   //
   // Only reads (GET, SHOW STREAMS, INFO) are interrupted. A write makes its
   // change in one step (all values of an ADD in one append) and then runs
@@ -295,14 +309,14 @@ public:
   void interrupt() noexcept;
 
   struct Impl;
-  // What exec() and prepare() keep between calls (an open BEGIN), defined
-  // by the query layer (vm/).
-  struct Session;
+  // What exec() and prepare() keep between calls: each thread's session
+  // and its open BEGIN, defined by the query layer (vm/session.h).
+  struct Sessions;
 
 private:
   explicit Engine(std::shared_ptr<Impl> impl);
-  // The session slot, empty until the query layer first needs it.
-  std::shared_ptr<Session>& session_slot() const;
+  // The query layer's sessions, made by `make` on first use. Thread-safe.
+  Sessions& sessions(std::shared_ptr<Sessions> (*make)()) const;
   // Another handle on the same open file, for the query layer's statements.
   // Only the user's handle ends the session (rolling back an open BEGIN).
   Engine share() const {

@@ -94,7 +94,12 @@ private:
 
 class Engine;
 
-// A compiled statement. Not thread-safe; one per thread.
+// A compiled statement. Use it from one thread at a time; it may move
+// between threads. Each run (from the first step() after prepare() or
+// reset() until it is done or reset) is in the BEGIN of the thread that
+// started it, if that thread has one open then, whichever thread steps it
+// on; once that BEGIN has ended (COMMIT, ROLLBACK, its thread's exit, the
+// Engine's destruction) its next step() throws Misuse.
 class Statement {
 public:
   Statement(Statement&&) noexcept;
@@ -135,7 +140,9 @@ private:
 };
 
 // The rows of a script run by Engine::exec: each statement runs in turn
-// when the rows of the one before are consumed (or at once if it has none).
+// when the rows of the one before are consumed (or at once if it has none),
+// in the session of the thread that called exec(). Use it from one thread
+// at a time; it may move between threads.
 class Result {
 public:
   Result(Result&&) noexcept;
