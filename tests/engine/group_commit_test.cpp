@@ -166,6 +166,14 @@ struct SlowSyncs : klite::os::FaultHook {
   std::atomic<int> attempts{0};
 };
 
+// Durable commits from threads that wait for each other's turn.
+klite::Options shared_full() {
+  klite::Options o;
+  o.durability = klite::Durability::Full;
+  o.busy_timeout = std::chrono::seconds(60);
+  return o;
+}
+
 constexpr int kWriters = 8;
 constexpr int kTxnsPerWriter = 30;
 
@@ -180,9 +188,7 @@ TEST_CASE("Concurrency: writer threads on one Engine share syncs; an abort takes
   TempDir dir;
   SlowSyncs hook;
   klite::test::HookScope scope(&hook);
-  klite::Options o;
-  o.durability = klite::Durability::Full;
-  o.busy_timeout = std::chrono::seconds(60);
+  const klite::Options o = shared_full();
   Engine engine = Engine::open(dir.file(), o);
   engine.create_stream("all");
   const int syncs_before = hook.syncs.load();
@@ -305,9 +311,7 @@ TEST_CASE("Concurrency: a failed sync fails every transaction of its group, and 
   TempDir dir;
   SlowSyncs hook;
   klite::test::HookScope scope(&hook);
-  klite::Options o;
-  o.durability = klite::Durability::Full;
-  o.busy_timeout = std::chrono::seconds(60);
+  const klite::Options o = shared_full();
   Engine engine = Engine::open(dir.file(), o);
   engine.append("s", "before");
   hook.fail_at = hook.attempts.load() + 3; // the fourth sync from here

@@ -63,6 +63,21 @@ template <class F> pid_t spawn(const std::string& report, F&& body) {
   return pid;
 }
 
+// Kills and reaps every child; a child that failed left its reason in
+// `report`.
+void stop_all(const std::vector<pid_t>& readers, pid_t writer,
+              const std::string& report) {
+  for (pid_t p : readers)
+    ::kill(p, SIGKILL);
+  ::kill(writer, SIGKILL);
+  while (::waitpid(-1, nullptr, 0) > 0) {
+  }
+  const bool failed = std::filesystem::exists(report);
+  CHECK_FALSE(failed);
+  if (failed)
+    MESSAGE("failures:\n" << klite::test::read_file_bytes(report));
+}
+
 // Commits forever: 1 to 3 streams, 1 to 20 records each, and the log.
 std::string write_forever(const std::string& path, std::uint64_t seed) {
   Engine e = Engine::open(path, options());
@@ -143,16 +158,7 @@ TEST_CASE("Processes: a writer and 4 readers, SIGKILLed at random, never see a t
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  for (pid_t p : readers)
-    ::kill(p, SIGKILL);
-  ::kill(writer, SIGKILL);
-  while (::waitpid(-1, nullptr, 0) > 0) {
-  }
-
-  const bool failed = std::filesystem::exists(report);
-  CHECK_FALSE(failed);
-  if (failed)
-    MESSAGE("failures:\n" << klite::test::read_file_bytes(report));
+  stop_all(readers, writer, report);
   Engine e = Engine::open(path, options());
   const std::uint64_t commits = e.info("log").records;
   CHECK(commits > commits_seen); // the last writer committed too
@@ -245,16 +251,7 @@ TEST_CASE("Processes: under copy-on-write churn, with readers and writers SIGKIL
     if (warm_size == 0 && std::chrono::steady_clock::now() > start + kRun / 4)
       warm_size = std::filesystem::file_size(path);
   }
-  for (pid_t p : readers)
-    ::kill(p, SIGKILL);
-  ::kill(writer, SIGKILL);
-  while (::waitpid(-1, nullptr, 0) > 0) {
-  }
-
-  const bool failed = std::filesystem::exists(report);
-  CHECK_FALSE(failed);
-  if (failed)
-    MESSAGE("failures:\n" << klite::test::read_file_bytes(report));
+  stop_all(readers, writer, report);
   const std::uintmax_t size = std::filesystem::file_size(path);
   // Each commit made a new stream "x": its id counts the commits.
   const std::uint64_t commits = Engine::open(path, options()).info("x").id;
