@@ -93,15 +93,15 @@ std::size_t FreeList::save_pages_bound() const {
   return chunks + (dir_.size() + chunks) / dir_cap + 1;
 }
 
-void FreeList::save() {
+std::vector<std::uint32_t> FreeList::save() {
   if (!changed_ && freed_.empty() && recycled_.empty())
-    return;
+    return {};
+  freed_.insert(freed_.end(), dir_pages_.begin(), dir_pages_.end());
+  dir_pages_.clear();
   // Pages this txn allocated but did not keep were never committed, but
   // tagging them with this txn is simpler and delays them by two commits.
   freed_.insert(freed_.end(), recycled_.begin(), recycled_.end());
   recycled_.clear();
-  freed_.insert(freed_.end(), dir_pages_.begin(), dir_pages_.end());
-  dir_pages_.clear();
 
   const std::uint32_t ps = w_.page_size();
   const std::size_t chunk_cap = (ps - fmt::checked::kHeaderSize) / 4;
@@ -137,6 +137,7 @@ void FreeList::save() {
       put_u32(p + fmt::checked::kHeaderSize + j * 4u, freed_[i + j]);
     dir_.push_back(Entry{txn, pg, n, 0});
   }
+  std::vector<std::uint32_t> freed = std::move(freed_);
   freed_.clear();
 
   // The directory, written back to front so each page can link the next.
@@ -163,6 +164,7 @@ void FreeList::save() {
     link = pg;
   }
   w_.meta().free_root = link;
+  return freed;
 }
 
 } // namespace klite

@@ -31,7 +31,10 @@ public:
   void recycle(std::uint32_t pgno) { recycled_.push_back(pgno); }
 
   // Writes new chunks and the directory; sets the writer's meta free_root.
-  void save();
+  // Returns the pages it freed: every committed page this transaction made
+  // unreachable (the old directory pages among them), and a few it did
+  // not keep.
+  std::vector<std::uint32_t> save();
   // At least as many pages as save() will write.
   std::size_t save_pages_bound() const;
 

@@ -563,14 +563,15 @@ void Pager::grow(std::uint64_t needed) {
     remap(target);
 }
 
-void Pager::write_commit(const Meta& meta, DirtyMap& dirty) {
+void Pager::write_commit(const Meta& meta, DirtyMap& dirty,
+                         std::span<const std::uint32_t> freed) {
   check_writable();
   {
     std::lock_guard lock(mu_);
     in_flight_ = meta;
   }
   try {
-    write_pages(meta, dirty);
+    write_pages(meta, dirty, freed);
   } catch (...) {
     std::lock_guard lock(mu_);
     in_flight_.reset();
@@ -578,7 +579,8 @@ void Pager::write_commit(const Meta& meta, DirtyMap& dirty) {
   }
 }
 
-void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
+void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
+                        std::span<const std::uint32_t> freed) {
   grow(std::uint64_t{meta.page_count} * page_size_);
 
   // The writes in file order: each run of consecutive fresh pages is one
@@ -616,6 +618,8 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
   // commit may still write: the free space and seal fields of a data page
   // that stays its stream's tail.
   const Durability mode = options_.durability;
+  if (mode == Durability::Normal && !freed.empty())
+    forget_freed(freed);
   const std::vector<CommitRange> none;
   const std::vector<CommitRange>& earlier =
       mode == Durability::Normal ? unsynced_ : none;
@@ -698,7 +702,7 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
   }
   if (mode != Durability::Off && !listed) {
     sync();
-    made_durable(base_txn_);
+    durable_txn_ = base_txn_;
   }
   try {
     file_->write_at((meta.txn_id % 2) * page_size_, m.get(), meta_size);
@@ -711,6 +715,52 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty) {
     unsynced_bytes_ = listed ? listed_bytes : 0;
     unsynced_ = std::move(ranges);
   }
+}
+
+void Pager::forget_freed(std::span<const std::uint32_t> freed) {
+  // The ranges on pages this commit freed leave the list: no state from it
+  // on reaches them, and once they may be reused their bytes change. A
+  // range over several pages is cut around them, its pieces' CRCs taken
+  // from the file (through the mapping: the bytes are as written).
+  std::vector<std::uint32_t> pages(freed.begin(), freed.end());
+  std::sort(pages.begin(), pages.end());
+  auto is_freed = [&](std::uint64_t off) {
+    return std::binary_search(pages.begin(), pages.end(), off / page_size_);
+  };
+  std::shared_ptr<const os::Mapping> map;
+  {
+    std::lock_guard lock(mu_);
+    map = map_;
+  }
+  std::vector<CommitRange> kept;
+  kept.reserve(unsynced_.size());
+  for (const CommitRange& r : unsynced_) {
+    const std::uint64_t end = r.offset + r.length;
+    const auto first = std::lower_bound(pages.begin(), pages.end(),
+                                        r.offset / page_size_);
+    if (first == pages.end() || *first > (end - 1) / page_size_) {
+      kept.push_back(r); // nearly always
+      continue;
+    }
+    unsynced_bytes_ -= r.length;
+    auto page_end = [&](std::uint64_t off) {
+      return std::min(end, (off / page_size_ + 1) * page_size_);
+    };
+    for (std::uint64_t lo = r.offset; lo < end;) {
+      if (is_freed(lo)) {
+        lo = page_end(lo);
+        continue;
+      }
+      std::uint64_t hi = page_end(lo);
+      while (hi < end && !is_freed(hi))
+        hi = page_end(hi);
+      const auto n = static_cast<std::uint32_t>(hi - lo);
+      kept.push_back({lo, n, crc32c::value(map->data() + lo, n)});
+      unsynced_bytes_ += n;
+      lo = hi;
+    }
+  }
+  unsynced_ = std::move(kept);
 }
 
 void Pager::sync() {
@@ -747,24 +797,17 @@ std::uint64_t Pager::commit_txn(std::uint64_t base, std::size_t ranges,
   // Or a commit found on open or made by another open: make it durable
   // before this one can overwrite the meta page of the one before it.
   sync();
-  made_durable(base);
+  durable_txn_ = base;
   return base + 1;
-}
-
-void Pager::made_durable(std::uint64_t txn) noexcept {
-  if (txn != durable_txn_) {
-    durable_before_ = durable_txn_.load();
-    durable_txn_ = txn;
-  }
 }
 
 std::uint64_t Pager::reuse_bound(std::uint64_t base) const noexcept {
   // Normal: until the next sync, open may fall back to the newest durable
-  // commit D, whose range list holds every commit since the sync before
-  // it, D' (FORMAT.md section 12). A page freed after D' may be in that
-  // list; rewriting it would make D look torn.
-  if (options_.durability == Durability::Normal)
-    return std::min<std::uint64_t>(base - 1, durable_before_);
+  // commit, which can reach the pages that commits since have freed. (Its
+  // range list names no page freed before it: write_pages leaves those out.)
+  if (options_.durability == Durability::Normal && written_txn_ == base &&
+      durable_txn_ != base)
+    return std::min<std::uint64_t>(base - 1, durable_txn_);
   return base - 1;
 }
 
@@ -781,16 +824,11 @@ void Pager::finish_commit(const Meta& meta) {
       in_flight_.reset();
       throw;
     }
-    made_durable(meta.txn_id);
+    durable_txn_ = meta.txn_id;
   }
   std::lock_guard lock(mu_);
   in_flight_.reset();
   current_ = meta;
-}
-
-void Pager::commit(const Meta& meta, DirtyMap& dirty) {
-  write_commit(meta, dirty);
-  finish_commit(meta);
 }
 
 Pages Pager::in_flight() {
@@ -979,8 +1017,8 @@ void Writer::write_commit() {
   const std::size_t save = free_->save_pages_bound();
   meta().txn_id = pages_.pager().commit_txn(meta().txn_id - 1, ranges + save,
                                             bytes + save * page_size());
-  free_->save();
-  pages_.pager().write_commit(meta(), dirty_);
+  const std::vector<std::uint32_t> freed = free_->save();
+  pages_.pager().write_commit(meta(), dirty_, freed);
 }
 
 void Writer::commit() {

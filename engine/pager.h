@@ -16,9 +16,8 @@
 //     T <= W - 2 (so the other meta page stays usable) and T <= the snapshot
 //     of every live reader, of this open or, through the reader table
 //     (readers.h), of any other. Durability::Normal, whose commits between
-//     syncs all list their ranges in one meta page while the other keeps
-//     the newest durable commit D, also needs T <= the durable commit
-//     before D (reuse_bound()).
+//     syncs go into one meta page while the other keeps the newest durable
+//     commit D, also needs T <= D (reuse_bound()).
 #pragma once
 
 #include "engine/os.h"
@@ -33,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -149,7 +149,9 @@ public:
   // then in flight, until finish_commit() syncs it (Durability::Full) and
   // makes it the snapshot readers get. At most one commit is in flight.
   // After a failed write_commit() nothing is in flight.
-  void write_commit(const Meta& meta, DirtyMap& dirty);
+  // `freed`: the committed pages this commit made unreachable.
+  void write_commit(const Meta& meta, DirtyMap& dirty,
+                    std::span<const std::uint32_t> freed);
   void finish_commit(const Meta& meta);
   // The txn id of the commit that builds on commit `base` and will list at
   // most `ranges` ranges of `bytes` bytes: base + 1, but with
@@ -162,7 +164,6 @@ public:
   // The newest commit whose freed pages a writer building on `base` may
   // reuse (invariant 3 without the readers).
   std::uint64_t reuse_bound(std::uint64_t base) const noexcept;
-  void commit(const Meta& meta, DirtyMap& dirty); // both, at once
   // The commit in flight (or, if it has just finished, the newest commit),
   // for a write transaction to build on, unregistered: its pages are the
   // writer's to reuse.
@@ -191,7 +192,9 @@ private:
   // pages, read through the shared mapping (the page cache is unified).
   void adopt_newer_commit(std::uint64_t file_size);
   void grow(std::uint64_t needed);
-  void write_pages(const Meta& meta, DirtyMap& dirty);
+  void write_pages(const Meta& meta, DirtyMap& dirty,
+                   std::span<const std::uint32_t> freed);
+  void forget_freed(std::span<const std::uint32_t> freed);
   void sync(); // fdatasync; a failure sets sync_failed_
   // The largest txn id above `above` of a meta page in the file whose CRC
   // holds, or 0 if there is none.
@@ -215,9 +218,6 @@ private:
   // while a commit syncs.
   std::atomic<std::uint64_t> durable_txn_{0};
   std::atomic<std::uint64_t> written_txn_{0};
-  // The durable commit before durable_txn_ (0: none this Pager knows of).
-  std::atomic<std::uint64_t> durable_before_{0};
-  void made_durable(std::uint64_t txn) noexcept;
   std::uint64_t base_txn_ = 0; // of the commit being written
   // Durability::Normal: the ranges our commits wrote since the last sync,
   // in file order, and their bytes; every commit's meta page lists them.

@@ -203,6 +203,28 @@ TEST_CASE("Commit: Durability::Normal syncs once per interval, and keeps the dur
     CHECK(count.syncs == 2); // closing syncs what is not durable yet
     CHECK(records(path) == 21);
   }
+  SUBCASE("pages freed in one open are reused by the next") {
+    normal.sync_interval = std::chrono::hours(1);
+    auto fill = [&](const char* stream) {
+      Engine e = Engine::open(path, normal);
+      auto w = e.write();
+      for (int i = 0; i < 200; ++i)
+        w.append(stream, std::string(1000, 'v'));
+      w.commit();
+      return e;
+    };
+    auto round = [&](int r) { // an open that commits twice
+      const char* s = r % 2 ? "a" : "b";
+      Engine e = fill(s);
+      e.drop_stream(s);
+    };
+    round(0);
+    round(1); // the pages its fill takes are freed by the drop before
+    const auto size = std::filesystem::file_size(path);
+    for (int r = 2; r < 8; ++r)
+      round(r);
+    CHECK(std::filesystem::file_size(path) == size);
+  }
   SUBCASE("a full list syncs first, and the next commit takes the other meta page") {
     normal.sync_interval = std::chrono::hours(1);
     Engine e = Engine::open(path, normal);
