@@ -63,8 +63,6 @@ inline std::uint32_t load32le(const unsigned char* p) noexcept {
          static_cast<std::uint32_t>(p[3]) << 24;
 }
 
-#if KLITE_CRC32C_X86
-
 // a * b mod P, both in the reflected representation.
 constexpr std::uint32_t multmodp(std::uint32_t a, std::uint32_t b) {
   std::uint32_t product = 0;
@@ -90,6 +88,8 @@ constexpr std::uint32_t x_pow_8n(std::size_t bytes) {
   }
   return result;
 }
+
+#if KLITE_CRC32C_X86
 
 // The tables of shift_L: table[k][b] = (b << 8k) * x^(8L) mod P.
 consteval std::array<Table, 4> make_shift_tables(std::size_t bytes) {
@@ -301,6 +301,13 @@ std::uint32_t extend_first_call(std::uint32_t crc, const void* data,
 std::uint32_t extend(std::uint32_t crc, const void* data,
                      std::size_t n) noexcept {
   return g_extend.load(std::memory_order_relaxed)(crc, data, n);
+}
+
+std::uint32_t combine(std::uint32_t crc1, std::uint32_t crc2,
+                      std::size_t n2) noexcept {
+  // Appending n2 bytes multiplies the first CRC by x^(8 n2) mod P; the
+  // pre- and post-inversions cancel out (as in zlib's crc32_combine).
+  return multmodp(x_pow_8n(n2), crc1) ^ crc2;
 }
 
 void extend_many(std::uint32_t* crc, const void* const* data,

@@ -29,6 +29,11 @@ inline std::uint32_t value(const void* data, std::size_t n) noexcept {
   return extend(0, data, n);
 }
 
+// value(a || b) from value(a) == crc1 and value(b) == crc2, with n2 the
+// length of b, without the bytes: O(log n2).
+std::uint32_t combine(std::uint32_t crc1, std::uint32_t crc2,
+                      std::size_t n2) noexcept;
+
 // For each i < count: crc[i] = extend(crc[i], data[i], n[i]). The same
 // results as `count` calls of extend(), but the hardware path runs four
 // streams interleaved: the `crc32` instruction's latency is three times

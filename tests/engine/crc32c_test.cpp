@@ -10,6 +10,7 @@
 
 namespace {
 
+using klite::crc32c::combine;
 using klite::crc32c::extend;
 using klite::crc32c::value;
 namespace detail = klite::crc32c::detail;
@@ -91,6 +92,19 @@ TEST_CASE("crc32c extend composes") {
       }
       CHECK(c == whole);
     }
+  }
+}
+
+TEST_CASE("crc32c combine joins two CRCs without the bytes") {
+  std::mt19937_64 rng(20261203);
+  for (int round = 0; round < 300; ++round) {
+    const std::size_t n = rng() % (round < 200 ? 300 : 70000);
+    const auto data = random_bytes(rng, n);
+    const std::size_t cut = n == 0 ? 0 : rng() % (n + 1);
+    CAPTURE(n);
+    CAPTURE(cut);
+    CHECK(combine(value(data.data(), cut), value(data.data() + cut, n - cut),
+                  n - cut) == value(data.data(), n));
   }
 }
 
