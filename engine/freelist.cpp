@@ -78,6 +78,12 @@ std::optional<std::uint32_t> FreeList::take() {
   return std::nullopt;
 }
 
+std::size_t FreeList::freed_bound() const {
+  // save() frees the old directory, and taking its own pages from the list
+  // may free used-up chunk pages too: a few pages of slack for those.
+  return freed_.size() + recycled_.size() + dir_pages_.size() + 8;
+}
+
 std::size_t FreeList::save_pages_bound() const {
   if (!changed_ && freed_.empty() && recycled_.empty())
     return 0;
@@ -85,11 +91,7 @@ std::size_t FreeList::save_pages_bound() const {
   const std::size_t chunk_cap = (ps - fmt::checked::kHeaderSize) / 4;
   const std::size_t dir_cap =
       (ps - fmt::checked::kHeaderSize) / fmt::freedir::kEntrySize;
-  // save() frees the old directory, and taking its own pages from the list
-  // may free used-up chunk pages too: a few pages of slack for those.
-  const std::size_t freed =
-      freed_.size() + recycled_.size() + dir_pages_.size() + 8;
-  const std::size_t chunks = freed / chunk_cap + 2;
+  const std::size_t chunks = freed_bound() / chunk_cap + 2;
   return chunks + (dir_.size() + chunks) / dir_cap + 1;
 }
 

@@ -35,8 +35,9 @@ public:
   // unreachable (the old directory pages among them), and a few it did
   // not keep.
   std::vector<std::uint32_t> save();
-  // At least as many pages as save() will write.
+  // At least as many pages as save() will write, and return.
   std::size_t save_pages_bound() const;
+  std::size_t freed_bound() const;
 
 private:
   struct Entry {

@@ -386,7 +386,9 @@ void Pager::adopt_newer_commit(std::uint64_t file_size) {
   if (std::uint64_t{best->page_count} * page_size_ > map->size())
     remap(file_->size()); // grown by the other process past our mapping
   std::lock_guard lock(mu_);
-  if (best->txn_id > current_.txn_id)
+  // A commit of ours may have started since the check above: its meta
+  // page may be the one just read, not durable yet.
+  if (best->txn_id > current_.txn_id && !in_flight_)
     current_ = *best;
 }
 
@@ -618,13 +620,13 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
   // commit may still write: the free space and seal fields of a data page
   // that stays its stream's tail.
   const Durability mode = options_.durability;
-  if (mode == Durability::Normal && !freed.empty())
-    forget_freed(freed);
-  const std::vector<CommitRange> none;
-  const std::vector<CommitRange>& earlier =
-      mode == Durability::Normal ? unsynced_ : none;
+  // What stays of the list so far; unsynced_ itself changes only once
+  // this commit's meta page is written (a failed commit frees nothing).
+  std::uint64_t listed_bytes = 0;
+  const std::vector<CommitRange> earlier =
+      mode == Durability::Normal ? without_freed(freed, listed_bytes)
+                                 : std::vector<CommitRange>{};
   std::vector<CommitRange> ranges;
-  std::uint64_t listed_bytes = mode == Durability::Normal ? unsynced_bytes_ : 0;
   bool listed = mode != Durability::Off; // until the list outgrows its caps
   auto list = [&](std::uint64_t off, const std::uint8_t* p, std::uint32_t n) {
     if (!listed)
@@ -722,6 +724,13 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
     sync_failed_ = true; // part of the meta page may be in the file
     throw;
   }
+  // Normal, should commit_txn's bound have been short: this meta page
+  // replaced that of base, just made durable, so make this one durable
+  // too before anything else may reuse a page the other meta page needs.
+  if (mode == Durability::Normal && !listed && meta.txn_id == base_txn_ + 2) {
+    sync();
+    durable_txn_ = meta.txn_id;
+  }
   written_txn_ = meta.txn_id;
   if (mode == Durability::Normal) {
     unsynced_bytes_ = listed ? listed_bytes : 0;
@@ -729,11 +738,14 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
   }
 }
 
-void Pager::forget_freed(std::span<const std::uint32_t> freed) {
-  // The ranges on pages this commit freed leave the list: no state from it
-  // on reaches them, and once they may be reused their bytes change. A
-  // range over several pages is cut around them, its pieces' CRCs taken
-  // from the file (through the mapping: the bytes are as written).
+std::vector<CommitRange>
+Pager::without_freed(std::span<const std::uint32_t> freed,
+                     std::uint64_t& bytes) const {
+  // unsynced_ without the ranges on pages this commit frees, and its bytes:
+  // no state from it on reaches them, and once they may be reused their
+  // bytes change. A range over several pages is cut around them, its
+  // pieces' CRCs taken from the file (through the mapping: the bytes are
+  // as written).
   std::vector<std::uint32_t> pages(freed.begin(), freed.end());
   std::sort(pages.begin(), pages.end());
   auto is_freed = [&](std::uint64_t off) {
@@ -746,6 +758,7 @@ void Pager::forget_freed(std::span<const std::uint32_t> freed) {
   }
   std::vector<CommitRange> kept;
   kept.reserve(unsynced_.size());
+  bytes = unsynced_bytes_;
   for (const CommitRange& r : unsynced_) {
     const std::uint64_t end = r.offset + r.length;
     const auto first = std::lower_bound(pages.begin(), pages.end(),
@@ -754,7 +767,7 @@ void Pager::forget_freed(std::span<const std::uint32_t> freed) {
       kept.push_back(r); // nearly always
       continue;
     }
-    unsynced_bytes_ -= r.length;
+    bytes -= r.length;
     auto page_end = [&](std::uint64_t off) {
       return std::min(end, (off / page_size_ + 1) * page_size_);
     };
@@ -768,11 +781,11 @@ void Pager::forget_freed(std::span<const std::uint32_t> freed) {
         hi = page_end(hi);
       const auto n = static_cast<std::uint32_t>(hi - lo);
       kept.push_back({lo, n, crc32c::value(map->data() + lo, n)});
-      unsynced_bytes_ += n;
+      bytes += n;
       lo = hi;
     }
   }
-  unsynced_ = std::move(kept);
+  return kept;
 }
 
 void Pager::sync() {
@@ -1026,9 +1039,11 @@ void Writer::write_commit() {
     for (auto [lo, hi] : page.ranges)
       bytes += hi - lo;
   }
+  // And the pages it frees: Pager cuts a range of the list around each.
   const std::size_t save = free_->save_pages_bound();
-  meta().txn_id = pages_.pager().commit_txn(meta().txn_id - 1, ranges + save,
-                                            bytes + save * page_size());
+  meta().txn_id = pages_.pager().commit_txn(
+      meta().txn_id - 1, ranges + save + free_->freed_bound(),
+      bytes + save * page_size());
   const std::vector<std::uint32_t> freed = free_->save();
   pages_.pager().write_commit(meta(), dirty_, freed);
 }

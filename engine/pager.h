@@ -194,7 +194,8 @@ private:
   void grow(std::uint64_t needed);
   void write_pages(const Meta& meta, DirtyMap& dirty,
                    std::span<const std::uint32_t> freed);
-  void forget_freed(std::span<const std::uint32_t> freed);
+  std::vector<CommitRange> without_freed(std::span<const std::uint32_t> freed,
+                                         std::uint64_t& bytes) const;
   void sync(); // fdatasync; a failure sets sync_failed_
   // The largest txn id above `above` of a meta page in the file whose CRC
   // holds, or 0 if there is none.
