@@ -66,9 +66,10 @@ struct Options {
   std::uint32_t page_size = 4096;  // new files only: a power of two, 1024..32768
   Durability durability = Durability::Full;
   // Durability::Normal: a commit that finds the last sync this long ago
-  // syncs (once it is written), and so does closing the file. Between
-  // syncs, commits write their pages and meta page but wait for no disk.
-  // Zero: every commit syncs, as with Full.
+  // syncs (once it is written), and so does closing the file (where a
+  // failed sync cannot be reported: the commits since stay as durable as
+  // Normal promises). Between syncs, commits write their pages and meta
+  // page but wait for no disk. Zero: every commit syncs, as with Full.
   std::chrono::milliseconds sync_interval{100};
   bool verify_checksums = true; // check record CRCs on every read
   // How long write() waits while another thread's write transaction on
