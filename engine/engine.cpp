@@ -56,6 +56,11 @@ struct Engine::Impl {
   // Writes the open group as one commit and syncs it. REQUIRES: `lock`
   // holds writer_mu, no transaction runs, no commit is in flight.
   void write_group(std::unique_lock<std::mutex>& lock);
+  // Makes the open group, for the transaction that begins now: on the
+  // commit in flight, or on the newest one once it has the file lock.
+  // REQUIRES: `lock` holds writer_mu, `writing`, no group.
+  void open_group(std::unique_lock<std::mutex>& lock,
+                  std::chrono::steady_clock::time_point deadline);
   // Wakes the one thread that can go on now, if any: a transaction of a
   // group that is ready to be written, else one waiting in write(). Also
   // lets go of the file lock once nothing needs it. REQUIRES: writer_mu.
@@ -86,37 +91,37 @@ Writer& Engine::Impl::begin_write() {
   }
   writing = true;
   try {
-    if (group) {
+    if (group)
       group->savepoint();
-    } else if (flushing) {
-      auto b = std::make_shared<Batch>();
-      group = std::make_unique<Writer>(pager.in_flight());
-      batch = std::move(b);
-    } else { // nothing holds the file lock: take it, unlocked (it may wait)
-      lock.unlock();
-      pager.begin_write(deadline);
-      try {
-        auto b = std::make_shared<Batch>();
-        // After the lock, so that it builds on the newest commit.
-        Pages base = pager.acquire();
-        pager.release(base);
-        auto w = std::make_unique<Writer>(base);
-        lock.lock();
-        group = std::move(w);
-        batch = std::move(b);
-      } catch (...) {
-        pager.end_write();
-        throw;
-      }
-    }
+    else
+      open_group(lock, deadline);
   } catch (...) {
     if (!lock.owns_lock())
       lock.lock();
     writing = false;
-    hand_on();
+    hand_on(); // lets go of the file lock too, if this took it
     throw;
   }
   return *group;
+}
+
+void Engine::Impl::open_group(std::unique_lock<std::mutex>& lock,
+                              std::chrono::steady_clock::time_point deadline) {
+  auto b = std::make_shared<Batch>();
+  std::unique_ptr<Writer> w;
+  if (flushing) {
+    w = std::make_unique<Writer>(pager.in_flight());
+  } else { // nothing holds the file lock: take it, unlocked (it may wait)
+    lock.unlock();
+    pager.begin_write(deadline);
+    // After the lock, so that it builds on the newest commit.
+    Pages base = pager.acquire();
+    pager.release(base);
+    w = std::make_unique<Writer>(base);
+    lock.lock();
+  }
+  group = std::move(w);
+  batch = std::move(b);
 }
 
 void Engine::Impl::commit_write() {

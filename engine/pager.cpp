@@ -746,6 +746,9 @@ Pager::without_freed(std::span<const std::uint32_t> freed,
   // bytes change. A range over several pages is cut around them, its
   // pieces' CRCs taken from the file (through the mapping: the bytes are
   // as written).
+  bytes = unsynced_bytes_;
+  if (freed.empty())
+    return unsynced_;
   std::vector<std::uint32_t> pages(freed.begin(), freed.end());
   std::sort(pages.begin(), pages.end());
   auto is_freed = [&](std::uint64_t off) {
@@ -758,7 +761,6 @@ Pager::without_freed(std::span<const std::uint32_t> freed,
   }
   std::vector<CommitRange> kept;
   kept.reserve(unsynced_.size());
-  bytes = unsynced_bytes_;
   for (const CommitRange& r : unsynced_) {
     const std::uint64_t end = r.offset + r.length;
     const auto first = std::lower_bound(pages.begin(), pages.end(),
@@ -801,12 +803,26 @@ void Pager::sync() {
   unsynced_bytes_ = 0;
 }
 
-std::uint64_t Pager::commit_txn(std::uint64_t base, std::size_t ranges,
-                                std::uint64_t bytes) {
+std::uint64_t Pager::commit_txn(std::uint64_t base, const DirtyMap& dirty,
+                                std::size_t extra_pages,
+                                std::size_t freed_pages) {
   base_txn_ = base;
   if (options_.durability != Durability::Normal)
     return base + 1;
-  if (written_txn_ == base && durable_txn_ != base) {
+  if (own_unsynced(base)) {
+    // At most the ranges write_pages will list: a fresh page gives up to 3
+    // (a tail data page leaves out its seal fields), a committed one those
+    // it was touched in, an extra page (the free list's) a whole page, and
+    // each freed page may cut a range of the list in two.
+    std::size_t ranges = extra_pages + freed_pages;
+    std::uint64_t bytes = std::uint64_t{extra_pages} * page_size_;
+    for (const auto& [pgno, page] : dirty) {
+      ranges += page.fresh ? 3 : page.ranges.size();
+      if (page.fresh)
+        bytes += page_size_;
+      for (auto [lo, hi] : page.ranges)
+        bytes += hi - lo;
+    }
     // Our commit, not durable yet: the other meta page holds the durable
     // one, which open must be able to fall back to. So this commit goes
     // into base's meta page, if it can list everything since the sync
@@ -830,8 +846,7 @@ std::uint64_t Pager::reuse_bound(std::uint64_t base) const noexcept {
   // Normal: until the next sync, open may fall back to the newest durable
   // commit, which can reach the pages that commits since have freed. (Its
   // range list names no page freed before it: write_pages leaves those out.)
-  if (options_.durability == Durability::Normal && written_txn_ == base &&
-      durable_txn_ != base)
+  if (options_.durability == Durability::Normal && own_unsynced(base))
     return std::min<std::uint64_t>(base - 1, durable_txn_);
   return base - 1;
 }
@@ -882,8 +897,6 @@ std::uint8_t* Writer::install(std::uint32_t pgno, bool fresh, bool checked) {
   page.buf = pages_.pager().take_buffer(); // contents: the caller's job
   page.fresh = fresh;
   page.checked = checked;
-  page.ranges.clear();
-  page.used = 0;
   page.epoch = epoch_;
   return page.buf.get();
 }
@@ -1027,23 +1040,9 @@ void Writer::free(std::uint32_t pgno) {
 }
 
 void Writer::write_commit() {
-  // At most the ranges Pager::write_commit will list: a fresh page gives
-  // up to 3 (a tail data page leaves out its seal fields), a committed one
-  // those it was touched in, and the free list's save a whole page each.
-  std::size_t ranges = 0;
-  std::uint64_t bytes = 0;
-  for (const auto& [pgno, page] : dirty_) {
-    ranges += page.fresh ? 3 : page.ranges.size();
-    if (page.fresh)
-      bytes += page_size();
-    for (auto [lo, hi] : page.ranges)
-      bytes += hi - lo;
-  }
-  // And the pages it frees: Pager cuts a range of the list around each.
-  const std::size_t save = free_->save_pages_bound();
-  meta().txn_id = pages_.pager().commit_txn(
-      meta().txn_id - 1, ranges + save + free_->freed_bound(),
-      bytes + save * page_size());
+  meta().txn_id = pages_.pager().commit_txn(meta().txn_id - 1, dirty_,
+                                            free_->save_pages_bound(),
+                                            free_->freed_bound());
   const std::vector<std::uint32_t> freed = free_->save();
   pages_.pager().write_commit(meta(), dirty_, freed);
 }

@@ -153,14 +153,15 @@ public:
   void write_commit(const Meta& meta, DirtyMap& dirty,
                     std::span<const std::uint32_t> freed);
   void finish_commit(const Meta& meta);
-  // The txn id of the commit that builds on commit `base` and will list at
-  // most `ranges` ranges of `bytes` bytes: base + 1, but with
+  // The txn id of the commit that builds on commit `base`, writes `dirty`
+  // and at most `extra_pages` more pages, and frees at most `freed_pages`:
+  // base + 1, but with
   // Durability::Normal base + 2 when base is ours and not yet synced, so
   // that the other meta page keeps the newest durable commit (FORMAT.md
   // section 12). It may sync the file first. Call it before the commit's
   // pages get their txn id (Writer::write_commit).
-  std::uint64_t commit_txn(std::uint64_t base, std::size_t ranges,
-                           std::uint64_t bytes);
+  std::uint64_t commit_txn(std::uint64_t base, const DirtyMap& dirty,
+                           std::size_t extra_pages, std::size_t freed_pages);
   // The newest commit whose freed pages a writer building on `base` may
   // reuse (invariant 3 without the readers).
   std::uint64_t reuse_bound(std::uint64_t base) const noexcept;
@@ -220,6 +221,10 @@ private:
   std::atomic<std::uint64_t> durable_txn_{0};
   std::atomic<std::uint64_t> written_txn_{0};
   std::uint64_t base_txn_ = 0; // of the commit being written
+  // Whether `base` is our commit and not durable yet (Normal, between syncs).
+  bool own_unsynced(std::uint64_t base) const noexcept {
+    return written_txn_ == base && durable_txn_ != base;
+  }
   // Durability::Normal: the ranges our commits wrote since the last sync,
   // in file order, and their bytes; every commit's meta page lists them.
   std::vector<CommitRange> unsynced_;
