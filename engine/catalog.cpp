@@ -36,6 +36,7 @@ Descriptor decode(const Pages& pages, const btree::Entry& e) {
   x.max_bytes = get_u64(p + d::kMaxBytes);
   x.max_records = get_u64(p + d::kMaxRecords);
   x.data_pages = get_u32(p + d::kDataPages);
+  x.flags = get_u32(p + d::kFlags);
   const std::uint32_t ps = pages.page_size();
   const std::uint32_t count = pages.meta().page_count;
   bool empty = x.tail == fmt::kNoPage;
@@ -43,7 +44,8 @@ Descriptor decode(const Pages& pages, const btree::Entry& e) {
       x.index_root >= count || x.head >= count || x.tail >= count ||
       (empty != (x.head == fmt::kNoPage)) ||
       (!empty && (x.tail_offset < fmt::data::kHeaderSize ||
-                  x.tail_offset > ps)))
+                  x.tail_offset > ps)) ||
+      (x.flags & ~fmt::desc::kHasTtl) != 0)
     throw_corrupt(pages.path(), e.page,
                   "catalog entry for \"" + name + "\" has fields out of range");
   return x;
@@ -103,6 +105,7 @@ void put(Writer& w, std::string_view name, const Descriptor& x) {
   put_u64(p + d::kMaxBytes, x.max_bytes);
   put_u64(p + d::kMaxRecords, x.max_records);
   put_u32(p + d::kDataPages, x.data_pages);
+  put_u32(p + d::kFlags, x.flags);
   btree::put(w, w.meta().catalog_root, name,
              {reinterpret_cast<const char*>(p), sizeof p});
 }

@@ -1,6 +1,7 @@
 // The catalog: a B+tree from stream name to stream descriptor (format.h).
 #pragma once
 
+#include "engine/format.h"
 #include "engine/pager.h"
 
 #include <cstdint>
@@ -27,8 +28,11 @@ struct Descriptor {
   std::uint64_t max_bytes = 0;
   std::uint64_t max_records = 0;
   std::uint32_t data_pages = 0;
+  std::uint32_t flags = 0; // format::desc::kHasTtl
 
   std::uint64_t records() const noexcept { return next_key - first_key; }
+  // Some record of the stream had a TTL, so reads must ask the clock.
+  bool has_ttl() const noexcept { return flags & format::desc::kHasTtl; }
 };
 
 // Throws InvalidArgument unless `name` is 1..kMaxStreamNameSize bytes of

@@ -20,6 +20,8 @@ namespace {
 
 // Largest body a valid record can have: value, headers and their length.
 constexpr std::uint64_t kMaxBody = kMaxValueSize + kMaxHeadersSize + 10;
+// Record::expires of a TTL too long to add to the timestamp.
+constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
 
 std::string index_key(std::uint64_t key) {
   std::string k(8, '\0');
@@ -37,36 +39,54 @@ std::uint32_t record_crc_start(std::uint64_t key, std::uint64_t ts) {
 // The fixed part of a record: where it is and what its header says.
 struct RecordHeader {
   std::uint64_t body_len;
-  std::uint64_t ts_flags;
+  std::uint64_t ts_delta;
+  std::uint64_t ttl; // 0: none
+  bool has_headers;
   std::uint32_t crc;
   std::uint32_t size; // bytes of the header itself
 };
 
+// `v3`: the page has format::data::kRecordsV3.
 bool parse_header_slow(const std::uint8_t* p, std::uint32_t off,
-                       std::uint32_t end, RecordHeader& h) {
-  std::size_t n1 = get_varint(p + off, p + end, h.body_len);
-  if (n1 == 0)
+                       std::uint32_t end, bool v3, RecordHeader& h) {
+  std::size_t n = get_varint(p + off, p + end, h.body_len);
+  std::uint64_t ts_flags;
+  std::size_t n2 = n ? get_varint(p + off + n, p + end, ts_flags) : 0;
+  if (n2 == 0)
     return false;
-  std::size_t n2 = get_varint(p + off + n1, p + end, h.ts_flags);
-  if (n2 == 0 || off + n1 + n2 + 4 > end || h.body_len > kMaxBody)
+  n += n2;
+  h.ttl = 0;
+  if (v3 && (ts_flags & 2)) {
+    const std::size_t n3 = get_varint(p + off + n, p + end, h.ttl);
+    if (n3 == 0 || h.ttl == 0)
+      return false;
+    n += n3;
+  }
+  if (off + n + 4 > end || h.body_len > kMaxBody)
     return false;
-  h.crc = get_u32(p + off + n1 + n2);
-  h.size = static_cast<std::uint32_t>(n1 + n2 + 4);
+  h.ts_delta = ts_flags >> (v3 ? 2 : 1);
+  h.has_headers = ts_flags & 1;
+  h.crc = get_u32(p + off + n);
+  h.size = static_cast<std::uint32_t>(n + 4);
   return true;
 }
 
 // Scans parse every record header, so the common shape (both varints one
-// byte: bodies under 128 bytes, equal timestamps) is decoded inline.
+// byte: bodies under 128 bytes, equal timestamps, no TTL) is decoded
+// inline.
 inline bool parse_header(const std::uint8_t* p, std::uint32_t off,
-                         std::uint32_t end, RecordHeader& h) {
-  if (off + 6 <= end && ((p[off] | p[off + 1]) & 0x80) == 0) [[likely]] {
+                         std::uint32_t end, bool v3, RecordHeader& h) {
+  if (off + 6 <= end && ((p[off] | p[off + 1]) & 0x80) == 0 &&
+      !(v3 && (p[off + 1] & 2))) [[likely]] {
     h.body_len = p[off];
-    h.ts_flags = p[off + 1];
+    h.ts_delta = p[off + 1] >> (v3 ? 2 : 1);
+    h.ttl = 0;
+    h.has_headers = p[off + 1] & 1;
     h.crc = get_u32(p + off + 2);
     h.size = 6;
     return true;
   }
-  return parse_header_slow(p, off, end, h);
+  return parse_header_slow(p, off, end, v3, h);
 }
 
 } // namespace
@@ -114,13 +134,14 @@ void Reader::enter(std::uint32_t pgno) {
   if (end > ps || start > std::max<std::uint32_t>(end, dp::kHeaderSize))
     corrupt(pgno, "data page bounds out of range");
   // Fields no read needs, checked anyway: damage there means damage.
-  if (p[dp::kReserved1] != 0 || get_u16(p + dp::kReserved2) != 0)
+  if ((p[dp::kFlags] & ~dp::kRecordsV3) != 0)
+    corrupt(pgno, "data page flags " + std::to_string(p[dp::kFlags]) +
+                      " are not known");
+  if (get_u16(p + dp::kReserved2) != 0)
     corrupt(pgno, "data page reserved bytes are not zero");
-  if (pgno == d_.head && get_u32(p + dp::kPrev) != 0)
-    corrupt(pgno, "the head page has prev link " + std::to_string(get_u32(p + dp::kPrev)) +
-                      ", expected 0");
   page_ = pgno;
   p_ = p;
+  v3_ = p[dp::kFlags] & dp::kRecordsV3;
   ahead_ = nullptr;
   ahead_done_ = 0;
   ahead_back_ = false;
@@ -147,7 +168,7 @@ bool Reader::ensure(std::size_t idx, bool quiet) {
   while (starts_.size() <= idx && parse_off_ < parse_end_) {
     const std::uint32_t off = parse_off_;
     RecordHeader h;
-    if (!parse_header(p, off, parse_end_, h)) {
+    if (!parse_header(p, off, parse_end_, v3_, h)) {
       if (quiet)
         return false;
       corrupt(page_, "bad record header at offset " + std::to_string(off));
@@ -170,7 +191,7 @@ bool Reader::ensure(std::size_t idx, bool quiet) {
     } else {
       next_off = static_cast<std::uint32_t>(next);
     }
-    parse_ts_ += h.ts_flags >> 1;
+    parse_ts_ += h.ts_delta;
     starts_.push_back(Start{off, 0, parse_ts_});
     parse_off_ = next_off;
   }
@@ -193,7 +214,7 @@ void Reader::verify_page(std::size_t from) {
   for (std::size_t i = from; i < starts_.size(); ++i) {
     const Start& s = starts_[i];
     RecordHeader h;
-    parse_header(p, s.off, ps, h);
+    parse_header(p, s.off, ps, v3_, h);
     if (s.off + h.size + h.body_len > ps)
       continue;
     checks_[crcs_.size()] = Check{static_cast<std::uint32_t>(i), h.crc};
@@ -220,7 +241,7 @@ bool Reader::load(std::size_t idx) {
   const std::uint32_t ps = pages_.page_size();
   const Start& s = starts_[idx];
   RecordHeader h;
-  parse_header(p, s.off, ps, h); // parsed once already in ensure()
+  parse_header(p, s.off, ps, v3_, h); // parsed once already in ensure()
   const std::uint32_t body = s.off + h.size;
   std::string_view bytes;
   if (body + h.body_len <= ps) {
@@ -259,8 +280,9 @@ bool Reader::load(std::size_t idx) {
   }
   rec_.key = key;
   rec_.timestamp = s.ts;
+  rec_.expires = h.ttl == 0 ? 0 : s.ts + std::min(h.ttl, kNever - s.ts);
   rec_.raw_headers = {};
-  if (h.ts_flags & 1) {
+  if (h.has_headers) {
     std::uint64_t len;
     auto b = reinterpret_cast<const std::uint8_t*>(bytes.data());
     std::size_t n = get_varint(b, b + bytes.size(), len);
@@ -515,43 +537,52 @@ namespace {
 // time.
 class Appender {
 public:
+  // A tail page a version-2 writer left is not continued: its records have
+  // the older header (format.h, kRecordsV3).
   Appender(Writer& w, catalog::Descriptor& d)
       : w_(w), d_(d), ps_(w.page_size()), pg_(d.tail), off_(d.tail_offset),
-        from_(off_) {}
+        from_(off_),
+        fresh_(pg_ == fmt::kNoPage ||
+               !(w.pages().get(pg_)[dp::kFlags] & dp::kRecordsV3)) {}
 
   // REQUIRES: header_block and value stay readable until finish().
   void add(std::uint64_t ts, std::string_view header_block,
-           std::string_view value) {
+           std::string_view value, std::uint64_t ttl) {
     const std::uint64_t key = d_.next_key;
-    // The CRC input after key and timestamp: the header's two varints, then
+    // The CRC input after key and timestamp: the header's varints, then
     // the body's headers length (if any headers).
     std::uint8_t head[RecordCrcs::kMaxHead];
-    const std::uint64_t flag = header_block.empty() ? 0 : 1;
+    const std::uint64_t flags = (header_block.empty() ? 0 : 1) | (ttl ? 2 : 0);
     const std::uint64_t body_len =
-        (flag ? varint_size(header_block.size()) : 0) + header_block.size() +
-        value.size();
+        (flags & 1 ? varint_size(header_block.size()) : 0) +
+        header_block.size() + value.size();
+    const std::size_t ttl_size = ttl ? varint_size(ttl) : 0;
 
     // A record's header never straddles pages. The first record starting on
     // a new page is stored as a delta from the page's base timestamp (its
     // own timestamp); on the tail page the previous record is the stream's
     // last one, which is also what a continuation page's base holds.
     std::uint64_t delta = ts - d_.last_ts;
-    std::size_t hdr =
-        varint_size(body_len) + varint_size((delta << 1) | flag) + 4;
-    if (pg_ == fmt::kNoPage || ps_ - off_ < hdr) {
+    std::size_t hdr = varint_size(body_len) +
+                      varint_size((delta << 2) | flags) + ttl_size + 4;
+    if (fresh_ || ps_ - off_ < hdr) {
       move_to_new_page(0, key, ts);
       delta = 0;
-      hdr = varint_size(body_len) + 1 + 4;
+      hdr = varint_size(body_len) + 1 + ttl_size + 4;
     }
     std::uint8_t* p = page();
     if (off_ == dp::kHeaderSize + get_u16(p + dp::kCont))
       index(key, pg_);
     std::size_t n = put_varint(head, body_len);
-    n += put_varint(head + n, (delta << 1) | flag);
+    n += put_varint(head + n, (delta << 2) | flags);
+    if (ttl) {
+      n += put_varint(head + n, ttl);
+      d_.flags |= fmt::desc::kHasTtl;
+    }
     copy_short(p + off_, head, n);
     crc_at_[crcs_.size()] = p + off_ + n; // filled in by flush_crcs()
     const std::size_t hvn =
-        flag ? put_varint(head + n, header_block.size()) : 0;
+        flags & 1 ? put_varint(head + n, header_block.size()) : 0;
     crcs_.add(key, ts, head, n + hvn, header_block, value);
     off_ += static_cast<std::uint32_t>(hdr);
 
@@ -596,6 +627,7 @@ private:
     std::uint8_t* q = w_.alloc_unzeroed(np);
     std::memset(q, 0, dp::kHeaderSize);
     q[dp::kType] = fmt::kDataPage;
+    q[dp::kFlags] = dp::kRecordsV3;
     put_u16(q + dp::kCont, static_cast<std::uint16_t>(cont));
     put_u32(q + dp::kPrev, pg_);
     put_u64(q + dp::kFirstKey, first_key);
@@ -616,6 +648,7 @@ private:
     page_ = q;
     off_ = from_ = dp::kHeaderSize;
     allocated_ = true;
+    fresh_ = false;
   }
 
   // A page this Appender allocated is zeroed past its data when it leaves
@@ -665,6 +698,7 @@ private:
   std::uint32_t from_;           // where this Appender began writing pg_
   std::uint8_t* page_ = nullptr; // pg_'s bytes, once fetched
   bool allocated_ = false;       // pg_ is a page this Appender allocated
+  bool fresh_;                   // the next record starts a new page
   std::uint64_t remaining_ = 0;  // body bytes of the record not yet copied
   RecordCrcs crcs_;
   // Where the CRCs queued in crcs_ go, in its order.
@@ -674,18 +708,110 @@ private:
 } // namespace
 
 void append(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
-            std::string_view header_block, std::string_view value) {
+            std::string_view header_block, std::string_view value,
+            std::uint64_t ttl) {
   Appender a(w, d);
-  a.add(ts, header_block, value);
+  a.add(ts, header_block, value, ttl);
   a.finish();
 }
 
 void append_batch(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
-                  std::span<const std::string_view> values) {
+                  std::span<const std::string_view> values,
+                  std::uint64_t ttl) {
   Appender a(w, d);
   for (std::string_view v : values)
-    a.add(ts, {}, v);
+    a.add(ts, {}, v, ttl);
   a.finish();
+}
+
+std::uint64_t expire(Writer& w, catalog::Descriptor& d, std::uint64_t before,
+                     std::uint64_t max_bytes, bool verify) {
+  const std::uint64_t from = d.first_key;
+  std::uint64_t key = std::clamp(before, d.first_key, d.next_key);
+  {
+    Reader r(w.pages(), d, verify);
+    std::uint64_t bytes = d.bytes;
+    bool more = r.first();
+    for (; more && (r.record().key < key || (max_bytes && bytes > max_bytes));
+         more = r.next())
+      bytes -= r.record().value.size();
+    key = more ? r.record().key : d.next_key;
+    d.first_ts = more ? r.record().timestamp : 0;
+    d.bytes = bytes;
+  }
+  d.first_key = key;
+  // A page holds only expired records when the next one starts at or
+  // before the first live key: every record on it has a smaller key.
+  Pages& pages = w.pages();
+  while (d.head != d.tail) {
+    // The walk above followed these links; Pages::get checks the last.
+    const std::uint8_t* p = pages.get(d.head);
+    const std::uint32_t next = get_u32(p + dp::kNext);
+    if (get_u64(pages.get(next) + dp::kFirstKey) > key)
+      break;
+    // Indexed if a record starts on it: data past the continuation bytes.
+    if (dp::kHeaderSize + get_u16(p + dp::kCont) < get_u16(p + dp::kEnd) &&
+        !btree::erase(w, d.index_root, index_key(get_u64(p + dp::kFirstKey))))
+      throw_corrupt(pages.path(), d.head, "the key index has no entry for this data page");
+    w.free(d.head);
+    d.head = next;
+    --d.data_pages;
+  }
+  return key - from;
+}
+
+void relocate(Writer& w, catalog::Descriptor& d) {
+  if (d.head == fmt::kNoPage)
+    return;
+  Pages& pages = w.pages();
+  const std::uint32_t ps = w.page_size();
+  std::uint32_t root = fmt::kNoPage;
+  std::uint8_t* prev = nullptr; // the copy before, whose next link waits
+  std::uint32_t prev_pg = fmt::kNoPage;
+  for (std::uint32_t pg = d.head, n = 0; pg != fmt::kNoPage; ++n) {
+    if (n >= d.data_pages)
+      throw_corrupt(pages.path(), pg, "value chain has a cycle");
+    const std::uint8_t* p = pages.get(pg);
+    if (p[dp::kType] != fmt::kDataPage)
+      throw_corrupt(pages.path(), pg, "expected a data page, found type " +
+                                          std::to_string(p[dp::kType]));
+    const bool tail = pg == d.tail;
+    const std::uint32_t end = tail ? d.tail_offset : get_u16(p + dp::kEnd);
+    const std::uint32_t start = dp::kHeaderSize + get_u16(p + dp::kCont);
+    if (end > ps || start > end)
+      throw_corrupt(pages.path(), pg, "data page bounds out of range");
+    const std::uint32_t next = tail ? fmt::kNoPage : get_u32(p + dp::kNext);
+    std::uint32_t np;
+    std::uint8_t* q = w.alloc_unzeroed(np);
+    std::memcpy(q, p, ps);
+    put_u32(q + dp::kPrev, prev_pg);
+    if (tail) { // as a fresh tail: unsealed, nothing past its records
+      put_u16(q + dp::kEnd, 0);
+      put_u32(q + dp::kNext, 0);
+      std::memset(q + end, 0, ps - end);
+    }
+    w.touch(np, dp::kHeaderSize, end);
+    if (prev)
+      put_u32(prev + dp::kNext, np);
+    else
+      d.head = np;
+    if (start < end) { // a record starts here
+      std::uint8_t v[4];
+      put_u32(v, np);
+      btree::put(w, root, index_key(get_u64(p + dp::kFirstKey)),
+                 {reinterpret_cast<const char*>(v), 4});
+    }
+    w.free(pg);
+    if (tail)
+      d.tail = np;
+    prev = q;
+    prev_pg = np;
+    pg = next;
+  }
+  if (prev_pg != d.tail)
+    throw_corrupt(pages.path(), prev_pg, "the value chain ends before its tail page");
+  btree::destroy(w, d.index_root);
+  d.index_root = root;
 }
 
 void destroy(Writer& w, const catalog::Descriptor& d) {

@@ -74,37 +74,48 @@ private:
 
 // A position in one stream of a snapshot. Holds page numbers, not
 // pointers, so it survives the writer's own later changes to other pages.
+// With `now` > 0 it passes over the records whose TTL ran out by then
+// (Record::expires <= now), as if they were not there; with 0 it shows
+// every live record.
 class Reader {
 public:
-  Reader(const Pages& pages, const catalog::Descriptor& d, bool verify)
-      : pages_(pages), d_(d), verify_(verify) {}
+  Reader(const Pages& pages, const catalog::Descriptor& d, bool verify,
+         std::uint64_t now = 0)
+      : pages_(pages), d_(d), verify_(verify), now_(now) {}
 
   // Switches to another stream of the same snapshot; not positioned.
-  void reset(const catalog::Descriptor& d) {
+  void reset(const catalog::Descriptor& d, std::uint64_t now) {
     d_ = d;
+    now_ = now;
     valid_ = false;
   }
 
   // Each positioning call returns valid(). One that throws (a damaged
   // page) leaves the reader not valid, never showing a half-read record.
   bool seek(std::uint64_t key) { // first live record with key >= `key`
-    return guard([&] { return do_seek(key); });
+    return guard([&] { return forward(do_seek(key)); });
+  }
+  // Exactly the record `key`, if it is live (and its TTL has not run out).
+  bool find(std::uint64_t key) {
+    return guard([&] {
+      return do_seek(key) && rec_.key == key && !hidden() ? true : invalid();
+    });
   }
   bool seek_before(std::uint64_t key) {
-    return guard([&] { return do_seek_before(key); });
+    return guard([&] { return backward(do_seek_before(key)); });
   }
   // First live record with timestamp >= `ts`: a binary search over keys,
   // since timestamps never decrease along a stream.
   bool seek_time(std::uint64_t ts) {
-    return guard([&] { return do_seek_time(ts); });
+    return guard([&] { return forward(do_seek_time(ts)); });
   }
   bool first() { return seek(d_.first_key); }
   bool last() { return seek_before(d_.next_key); }
   bool next() {
-    return guard([&] { return do_next(); });
+    return guard([&] { return forward(do_next()); });
   }
   bool prev() {
-    return guard([&] { return do_prev(); });
+    return guard([&] { return backward(do_prev()); });
   }
   bool valid() const noexcept { return valid_; }
   const Record& record() const noexcept { return rec_; }
@@ -117,6 +128,20 @@ private:
       valid_ = false;
       throw;
     }
+  }
+  bool hidden() const noexcept {
+    return rec_.expires != 0 && rec_.expires <= now_;
+  }
+  // Moves on past records hidden by their TTL.
+  bool forward(bool ok) {
+    while (ok && hidden())
+      ok = do_next();
+    return ok;
+  }
+  bool backward(bool ok) {
+    while (ok && hidden())
+      ok = do_prev();
+    return ok;
   }
   bool do_seek(std::uint64_t key);
   bool do_seek_before(std::uint64_t key);
@@ -157,9 +182,11 @@ private:
   const Pages& pages_;
   catalog::Descriptor d_;
   bool verify_;
+  std::uint64_t now_;
   bool valid_ = false;
   std::uint32_t page_ = 0;
   const std::uint8_t* p_ = nullptr; // page_'s bytes (see page())
+  bool v3_ = false;                 // page_ has format::data::kRecordsV3
   // The next page of the chain, which a scan prefetches while it reads
   // this one, as far into it as it has come into this one; null if none.
   const std::uint8_t* ahead_ = nullptr; // the page a scan reads next
@@ -195,14 +222,31 @@ std::string encode_headers(std::span<const Header> headers);
 // Decodes a header block; throws Corrupt if it does not decode.
 std::vector<Header> decode_headers(std::string_view block);
 
-// Appends one record with key d.next_key and timestamp `ts` (REQUIRES:
-// ts >= d.last_ts) and updates `d`.
+// Appends one record with key d.next_key, timestamp `ts` (REQUIRES:
+// ts >= d.last_ts) and a TTL of `ttl` microseconds (0: none), and updates
+// `d`.
 void append(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
-            std::string_view header_block, std::string_view value);
-// The same as append(w, d, ts, {}, v) for each v of `values` in turn, but
-// faster: the tail page is looked up once, the CRCs are computed together.
+            std::string_view header_block, std::string_view value,
+            std::uint64_t ttl = 0);
+// The same as append(w, d, ts, {}, v, ttl) for each v of `values` in
+// turn, but faster: the tail page is looked up once, the CRCs are
+// computed together.
 void append_batch(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
-                  std::span<const std::string_view> values);
+                  std::span<const std::string_view> values,
+                  std::uint64_t ttl = 0);
+// Expires records from the head of the stream: every live record with a
+// key below `before`, then more while the live records hold more than
+// `max_bytes` payload bytes (0: no such limit). Advances d.first_key,
+// subtracts the expired values from d.bytes, and frees every data page no
+// live record touches any more, with its key-index entry (the tail page
+// stays, so the next append continues on it). Returns how many records it
+// expired. Reads their headers to count their bytes: Corrupt if damaged.
+std::uint64_t expire(Writer& w, catalog::Descriptor& d, std::uint64_t before,
+                     std::uint64_t max_bytes, bool verify);
+// VACUUM: copies the stream's data pages, in chain order, to pages newly
+// allocated, builds its key index anew on them, frees the old pages and
+// updates `d`. The records and their bytes are unchanged.
+void relocate(Writer& w, catalog::Descriptor& d);
 // Frees every data and index page of the stream.
 void destroy(Writer& w, const catalog::Descriptor& d);
 

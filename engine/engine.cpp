@@ -2,9 +2,12 @@
 // value chain.
 #include <klite/engine.h>
 
+#include "engine/btree.h"
 #include "engine/catalog.h"
 #include "engine/chain.h"
+#include "engine/coding.h"
 #include "engine/errors.h"
+#include "engine/format.h"
 #include "engine/pager.h"
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <condition_variable>
 #include <exception>
 #include <map>
+#include <set>
 #include <mutex>
 
 namespace klite {
@@ -212,6 +216,16 @@ struct ReadTxn::Impl {
 
   Pages& pages() { return writer ? writer->pages() : snapshot; }
   bool verify() const { return engine->pager.options().verify_checksums; }
+  // The time a Reader of stream `d` judges TTLs by (chain::Reader): the
+  // clock at the transaction's first read of a stream with TTLs, so that
+  // what it shows does not change while it lives; 0 for other streams.
+  std::uint64_t ttl_now(const Descriptor& d) {
+    if (!d.has_ttl())
+      return 0;
+    if (now == 0)
+      now = engine->pager.now();
+    return now;
+  }
 
   Stream* find(std::string_view name) {
     auto it = streams.find(name);
@@ -252,6 +266,7 @@ struct ReadTxn::Impl {
   Writer* writer = nullptr; // the open group's, while this txn runs
   std::map<std::string, Stream, std::less<>> streams;
   std::optional<chain::Reader> getter;
+  std::uint64_t now = 0; // see ttl_now()
   bool finished = false;
   // Shared with this transaction's cursors, which check it before every
   // step: a cursor used after its transaction ended is Misuse, not UB.
@@ -268,6 +283,8 @@ StreamInfo make_info(std::string_view name, const Descriptor& d) {
   i.bytes = d.bytes;
   i.next_key = d.next_key;
   i.created = d.created;
+  i.retention = {std::chrono::microseconds(d.max_age), d.max_bytes,
+                 d.max_records};
   if (i.records > 0) {
     i.first_key = d.first_key;
     i.last_key = d.next_key - 1;
@@ -292,8 +309,8 @@ std::vector<Header> Record::headers() const {
 
 struct Cursor::Impl {
   Impl(std::shared_ptr<const bool> alive, const Pages& pages,
-       const Descriptor& d, bool verify)
-      : alive(std::move(alive)), reader(pages, d, verify) {}
+       const Descriptor& d, bool verify, std::uint64_t now)
+      : alive(std::move(alive)), reader(pages, d, verify, now) {}
   std::shared_ptr<const bool> alive;
   chain::Reader reader;
 };
@@ -354,19 +371,21 @@ std::optional<Record> ReadTxn::get(std::string_view stream,
                                    std::uint64_t key) {
   Impl& t = live(impl_);
   const Descriptor& d = t.require(stream).d;
+  const std::uint64_t now = t.ttl_now(d);
   if (t.getter)
-    t.getter->reset(d);
+    t.getter->reset(d, now);
   else
-    t.getter.emplace(t.pages(), d, t.verify());
-  if (!t.getter->seek(key) || t.getter->record().key != key)
+    t.getter.emplace(t.pages(), d, t.verify(), now);
+  if (!t.getter->find(key))
     return std::nullopt;
   return t.getter->record();
 }
 
 Cursor ReadTxn::cursor(std::string_view stream) {
   Impl& t = live(impl_);
-  return Cursor(std::make_unique<Cursor::Impl>(
-      t.alive, t.pages(), t.require(stream).d, t.verify()));
+  const Descriptor& d = t.require(stream).d;
+  return Cursor(std::make_unique<Cursor::Impl>(t.alive, t.pages(), d,
+                                               t.verify(), t.ttl_now(d)));
 }
 
 bool ReadTxn::has_stream(std::string_view stream) {
@@ -430,13 +449,24 @@ template <class F> auto guarded(ReadTxn::Impl& t, F&& f) {
   }
 }
 
+void set(Descriptor& d, const Retention& r) {
+  if (r.max_age.count() < 0)
+    throw Error(ErrorCode::InvalidArgument,
+                "retention max_age is negative: " +
+                    std::to_string(r.max_age.count()) + " us");
+  d.max_age = static_cast<std::uint64_t>(r.max_age.count());
+  d.max_bytes = r.max_bytes;
+  d.max_records = r.max_records;
+}
+
 // `now` is the creation time; an append that creates the stream passes its
 // own clock reading, so no record is older than its stream.
 ReadTxn::Impl::Stream& create(ReadTxn::Impl& t, std::string_view name,
-                              std::uint64_t now) {
+                              std::uint64_t now, const Retention& r = {}) {
   catalog::check_name(name);
   Writer& w = *t.writer;
   Descriptor d;
+  set(d, r);
   d.id = w.meta().next_stream_id++;
   d.created = now;
   auto& s = t.streams[std::string(name)];
@@ -456,6 +486,48 @@ ReadTxn::Impl::Stream& stream_for_append(ReadTxn::Impl& t,
   return create(t, name, now);
 }
 
+// The key of the first live record with a timestamp of at least `ts`, or
+// the next key if there is none.
+std::uint64_t key_at_time(ReadTxn::Impl& t, const Descriptor& d,
+                          std::uint64_t ts) {
+  chain::Reader r(t.pages(), d, t.verify());
+  return r.seek_time(ts) ? r.record().key : d.next_key;
+}
+
+std::uint64_t cutoff(std::uint64_t now, std::uint64_t age) {
+  return now > age ? now - age : 0;
+}
+
+// Expires what the stream's retention no longer keeps.
+void enforce_retention(ReadTxn::Impl& t, Descriptor& d) {
+  std::uint64_t before = d.first_key;
+  if (d.max_records && d.records() > d.max_records)
+    before = d.next_key - d.max_records;
+  if (d.max_age && d.records() > 0) {
+    const std::uint64_t ts = cutoff(t.engine->pager.now(), d.max_age);
+    if (d.first_ts < ts)
+      before = std::max(before, key_at_time(t, d, ts));
+  }
+  if (d.has_ttl()) { // the head's run-out TTLs
+    const std::uint64_t now = t.engine->pager.now();
+    chain::Reader r(t.pages(), d, t.verify());
+    bool ok = r.seek(before);
+    while (ok && r.record().expires != 0 && r.record().expires <= now)
+      ok = r.next();
+    before = ok ? r.record().key : d.next_key;
+  }
+  if (before > d.first_key || (d.max_bytes && d.bytes > d.max_bytes))
+    chain::expire(*t.writer, d, before, d.max_bytes, t.verify());
+}
+
+std::uint64_t check_ttl(std::chrono::microseconds ttl) {
+  if (ttl.count() < 0 || ttl > kMaxTtl)
+    throw Error(ErrorCode::InvalidArgument,
+                "ttl of " + std::to_string(ttl.count()) +
+                    " us is out of range (0 to 2^61 us)");
+  return static_cast<std::uint64_t>(ttl.count());
+}
+
 void check_value(std::string_view value) {
   if (value.size() > kMaxValueSize)
     throw Error(ErrorCode::TooBig, "value of " + std::to_string(value.size()) +
@@ -466,43 +538,79 @@ void check_value(std::string_view value) {
 } // namespace
 
 std::uint64_t WriteTxn::append(std::string_view stream, std::string_view value,
-                               std::span<const Header> headers) {
+                               std::span<const Header> headers,
+                               std::chrono::microseconds ttl) {
   Impl& t = live(impl_);
   check_value(value);
+  const std::uint64_t us = check_ttl(ttl);
   std::string block = chain::encode_headers(headers);
   std::uint64_t now = t.engine->pager.now();
   auto& s = stream_for_append(t, stream, now);
   return guarded(t, [&] {
     std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t key = s.d.next_key;
-    chain::append(*t.writer, s.d, ts, block, value);
+    chain::append(*t.writer, s.d, ts, block, value, us);
     s.dirty = true;
     return key;
   });
 }
 
 std::uint64_t WriteTxn::append_batch(std::string_view stream,
-                                     std::span<const std::string_view> values) {
+                                     std::span<const std::string_view> values,
+                                     std::chrono::microseconds ttl) {
   Impl& t = live(impl_);
   for (std::string_view v : values)
     check_value(v);
+  const std::uint64_t us = check_ttl(ttl);
   std::uint64_t now = t.engine->pager.now();
   auto& s = stream_for_append(t, stream, now);
   return guarded(t, [&] {
     std::uint64_t ts = std::max(now, s.d.last_ts);
     std::uint64_t first = s.d.next_key;
-    chain::append_batch(*t.writer, s.d, ts, values);
+    chain::append_batch(*t.writer, s.d, ts, values, us);
     s.dirty = true;
     return first;
   });
 }
 
-void WriteTxn::create_stream(std::string_view stream) {
+void WriteTxn::create_stream(std::string_view stream,
+                             const Retention& retention) {
   Impl& t = live(impl_);
   if (t.find(stream))
     throw Error(ErrorCode::StreamExists,
                 "stream already exists: " + std::string(stream));
-  create(t, stream, t.engine->pager.now());
+  create(t, stream, t.engine->pager.now(), retention);
+}
+
+void WriteTxn::set_retention(std::string_view stream,
+                             const Retention& retention) {
+  Impl& t = live(impl_);
+  auto& s = t.require(stream);
+  set(s.d, retention);
+  s.dirty = true;
+}
+
+std::uint64_t WriteTxn::expire_before(std::string_view stream,
+                                      std::uint64_t key) {
+  Impl& t = live(impl_);
+  auto& s = t.require(stream);
+  return guarded(t, [&] {
+    s.dirty = true;
+    return chain::expire(*t.writer, s.d, key, 0, t.verify());
+  });
+}
+
+std::uint64_t WriteTxn::expire_older_than(std::string_view stream,
+                                          std::chrono::microseconds age) {
+  Impl& t = live(impl_);
+  auto& s = t.require(stream);
+  const std::uint64_t ts = cutoff(
+      t.engine->pager.now(), static_cast<std::uint64_t>(std::max<std::int64_t>(age.count(), 0)));
+  return guarded(t, [&] {
+    s.dirty = true;
+    return chain::expire(*t.writer, s.d, key_at_time(t, s.d, ts), 0,
+                         t.verify());
+  });
 }
 
 void WriteTxn::drop_stream(std::string_view stream) {
@@ -522,10 +630,12 @@ void WriteTxn::commit() {
     for (auto& [name, s] : t.streams) {
       if (!s.dirty)
         continue;
-      if (s.exists)
+      if (s.exists) {
+        enforce_retention(t, s.d);
         catalog::put(w, name, s.d);
-      else
+      } else {
         catalog::erase(w, name);
+      }
     }
   });
   t.end();
@@ -593,9 +703,10 @@ WriteTxn Engine::write() {
 }
 
 std::uint64_t Engine::append(std::string_view stream, std::string_view value,
-                             std::span<const Header> headers) {
+                             std::span<const Header> headers,
+                             std::chrono::microseconds ttl) {
   WriteTxn t = write();
-  std::uint64_t key = t.append(stream, value, headers);
+  std::uint64_t key = t.append(stream, value, headers, ttl);
   t.commit();
   return key;
 }
@@ -615,21 +726,122 @@ std::optional<OwnedRecord> Engine::get(std::string_view stream,
   if (!d)
     throw Error(ErrorCode::NoSuchStream,
                 "no such stream: " + std::string(stream));
-  chain::Reader reader(snap, *d, e->pager.options().verify_checksums);
-  if (!reader.seek(key) || reader.record().key != key)
+  chain::Reader reader(snap, *d, e->pager.options().verify_checksums,
+                       d->has_ttl() ? e->pager.now() : 0);
+  if (!reader.find(key))
     return std::nullopt;
   const Record& r = reader.record();
-  OwnedRecord o{r.key, r.timestamp, std::string(r.value), {}};
+  OwnedRecord o{r.key, r.timestamp, std::string(r.value), {}, r.expires};
   if (!r.raw_headers.empty())
     for (const Header& h : r.headers())
       o.headers.emplace_back(h.name, h.value);
   return o;
 }
 
-void Engine::create_stream(std::string_view stream) {
+
+void Engine::create_stream(std::string_view stream,
+                           const Retention& retention) {
   WriteTxn t = write();
-  t.create_stream(stream);
+  t.create_stream(stream, retention);
   t.commit();
+}
+void Engine::set_retention(std::string_view stream,
+                           const Retention& retention) {
+  WriteTxn t = write();
+  t.set_retention(stream, retention);
+  t.commit();
+}
+std::uint64_t Engine::expire_before(std::string_view stream,
+                                    std::uint64_t key) {
+  WriteTxn t = write();
+  std::uint64_t n = t.expire_before(stream, key);
+  t.commit();
+  return n;
+}
+std::uint64_t Engine::expire_older_than(std::string_view stream,
+                                        std::chrono::microseconds age) {
+  WriteTxn t = write();
+  std::uint64_t n = t.expire_older_than(stream, age);
+  t.commit();
+  return n;
+}
+namespace {
+
+// The highest page number in use, plus one, when the pages `free` holds
+// are free: the page count a commit could shrink the file to.
+std::uint32_t end_of_used(const Meta& m, const std::set<std::uint32_t>& free) {
+  std::uint32_t end = m.page_count;
+  for (auto it = free.rbegin(); it != free.rend() && *it + 1 == end; ++it)
+    --end;
+  return std::max<std::uint32_t>(end, 2);
+}
+
+// The largest page number of a stream's chain and index.
+std::uint32_t last_page(const Pages& pages, const Descriptor& d) {
+  std::uint32_t last = 0;
+  btree::pages_of(pages, d.index_root,
+                  [&](std::uint32_t pg) { last = std::max(last, pg); });
+  for (std::uint32_t pg = d.head, n = 0; pg != format::kNoPage && n <= d.data_pages; ++n) {
+    last = std::max(last, pg);
+    pg = pg == d.tail ? format::kNoPage : coding::get_u32(pages.get(pg) + format::data::kNext);
+  }
+  return last;
+}
+
+} // namespace
+
+std::uint64_t Engine::vacuum() {
+  Pager& pager = engine_of(impl_)->pager;
+  // One step in its own commit. Durability::Normal syncs after each, since
+  // it reuses no page freed after the last sync.
+  auto in_txn = [&](auto&& f) {
+    WriteTxn t = write();
+    Writer& w = *t.impl_->writer;
+    guarded(*t.impl_, [&] { f(w); });
+    t.commit();
+    if (pager.options().durability == Durability::Normal) {
+      WriteTxn lock = write();
+      pager.make_durable();
+    }
+    return t.snapshot_id() + 1;
+  };
+  // 1. Copy every stream with a page past where the pages in use would
+  // end, to the lowest free pages; the catalog too. After two commits, so
+  // that what the last ones freed is free for this one (FORMAT.md section
+  // 9), unless a reader holds it.
+  in_txn([](Writer&) {});
+  in_txn([](Writer&) {});
+  const std::uint64_t moved = in_txn([&](Writer& w) {
+    w.take_free_pages();
+    const std::uint32_t bound = w.meta().page_count - static_cast<std::uint32_t>(w.taken().size());
+    std::vector<std::pair<std::string, Descriptor>> all;
+    catalog::each(w.pages(), [&](std::string_view name, const Descriptor& d) {
+      all.emplace_back(name, d);
+    });
+    for (auto& [name, d] : all)
+      if (last_page(w.pages(), d) >= bound)
+        chain::relocate(w, d);
+    btree::destroy(w, w.meta().catalog_root);
+    w.meta().catalog_root = format::kNoPage;
+    for (const auto& [name, d] : all)
+      catalog::put(w, name, d);
+    w.give_back(w.meta().page_count);
+  });
+  // 2. Drop the free pages at the end from the page count, twice: the
+  // pages step 1 freed become reusable two commits on, and the free list
+  // pages freed in the first round in the second. Then (3.) a commit
+  // without changes, so that both meta pages have the smaller count.
+  for (int round = 0; round < 2; ++round) {
+    in_txn([](Writer&) {});
+    in_txn([](Writer& w) {
+      w.take_free_pages();
+      w.give_back(end_of_used(w.meta(), w.taken()));
+    });
+  }
+  // 3. Cut the file, under the write lock.
+  in_txn([](Writer&) {});
+  WriteTxn t = write();
+  return pager.shrink(moved);
 }
 
 void Engine::drop_stream(std::string_view stream) {

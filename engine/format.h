@@ -1,4 +1,4 @@
-// The klite file format, version 2. docs/FORMAT.md is the prose version of
+// The klite file format, version 3. docs/FORMAT.md is the prose version of
 // this header; keep the two in step, and bump kFormatVersion on any change.
 //
 // A file is an array of pages of `page_size` bytes (a power of two, 1024 to
@@ -12,9 +12,11 @@
 
 namespace klite::format {
 
-inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kFormatVersion = 3;
 // Version 1 is version 2 without commit range lists (its bytes 36..39 and
-// 48..51 of a meta page are 0): this build reads both, and writes 2.
+// 48..51 of a meta page are 0). Version 2 is version 3 without expiry: no
+// data page has flag kRecordsV3 (so no record has a TTL), and every head
+// page has prev 0. This build reads all three, and writes 3.
 inline constexpr std::uint32_t kOldestReadableVersion = 1;
 inline constexpr std::uint8_t kMagic[8] = {'k', 'l', 'i', 't', 'e', 0, '\r', '\n'};
 inline constexpr std::uint32_t kMinPageSize = 1024;
@@ -36,7 +38,7 @@ enum PageType : std::uint8_t {
 //
 // OFFSET SIZE DESCRIPTION
 //      0    8 magic "klite\0\r\n"
-//      8    4 format version (2)
+//      8    4 format version (3)
 //     12    4 page size
 //     16    8 txn id of the commit that wrote this meta page
 //     24    4 page count: pages [0, count) are in use or on the free list
@@ -122,11 +124,12 @@ inline constexpr std::size_t kTag = 0, kChunk = 8, kCount = 12, kUsed = 14;
 // Data page (type 3), one link of a stream's value chain. Not page-checked:
 // every record carries its own CRC. The fields marked (seal) are written
 // when the page stops being the stream's tail; until then they are 0 and no
-// committed state reads them.
+// committed state reads them. The head page's prev is not read either: it
+// may name a page that expiry dropped.
 //
 // OFFSET SIZE DESCRIPTION
 //      0    1 page type (3)
-//      1    1 reserved, 0
+//      1    1 flags: kRecordsV3, or 0 (a page written by a version-2 writer)
 //      2    2 cont: bytes at offset 32 that continue a record begun on an
 //               earlier page; the first record starting here is at 32 + cont
 //      4    2 (seal) end: offset one past the last byte used
@@ -141,20 +144,25 @@ inline constexpr std::size_t kTag = 0, kChunk = 8, kCount = 12, kUsed = 14;
 namespace data {
 inline constexpr std::size_t kType = 0, kCont = 2, kEnd = 4, kPrev = 8,
                              kNext = 12, kFirstKey = 16, kBaseTs = 24;
-inline constexpr std::size_t kReserved1 = 1, kReserved2 = 6; // 1 and 2 bytes
+inline constexpr std::size_t kFlags = 1, kReserved2 = 6; // 1 and 2 bytes
 inline constexpr std::size_t kHeaderSize = 32;
+// The page's records have the version-3 header: two flag bits below the
+// timestamp delta, and a TTL when the second is set.
+inline constexpr std::uint8_t kRecordsV3 = 1;
 } // namespace data
 
 // Record (docs/FORMAT.md "Records"): the header never straddles a page; the
 // body may span any number of following pages.
 //   varint body_len                 -- body = [headers] + value
-//   varint ts_delta << 1 | has_headers
-//   u32    CRC32C over: key (u64), timestamp (u64), the two varints, body
+//   varint ts_delta << 2 | has_ttl << 1 | has_headers
+//          (on a page without kRecordsV3: ts_delta << 1 | has_headers)
+//   [varint ttl]                    -- if has_ttl: microseconds, > 0
+//   u32    CRC32C over: key (u64), timestamp (u64), the varints, body
 //   body:  [varint headers_len, headers] value
 //   headers: repeated (varint name_len, name, varint value_len, value)
 // The key is not stored: it is the page's first key plus the record's
 // position among the records starting on the page.
-inline constexpr std::size_t kMaxRecordHeader = 5 + 10 + 4;
+inline constexpr std::size_t kMaxRecordHeader = 5 + 10 + 10 + 4;
 
 // ---------------------------------------------------------------------------
 // Stream descriptor: the catalog value for one stream.
@@ -175,14 +183,16 @@ inline constexpr std::size_t kMaxRecordHeader = 5 + 10 + 4;
 //     80    8 retention: max payload bytes (0: none)
 //     88    8 retention: max records (0: none)
 //     96    4 data pages in the chain
-//    100    4 reserved, 0
+//    100    4 flags: kHasTtl, or 0
 namespace desc {
 inline constexpr std::size_t kId = 0, kIndexRoot = 8, kHead = 12, kTail = 16,
                              kTailOffset = 20, kFirstKey = 24, kNextKey = 32,
                              kBytes = 40, kFirstTs = 48, kLastTs = 56,
                              kCreated = 64, kMaxAge = 72, kMaxBytes = 80,
-                             kMaxRecords = 88, kDataPages = 96;
+                             kMaxRecords = 88, kDataPages = 96, kFlags = 100;
 inline constexpr std::size_t kSize = 104;
+// Some record appended to the stream had a TTL.
+inline constexpr std::uint32_t kHasTtl = 1;
 } // namespace desc
 
 } // namespace klite::format

@@ -100,21 +100,18 @@ std::vector<std::uint32_t> FreeList::save() {
     return {};
   freed_.insert(freed_.end(), dir_pages_.begin(), dir_pages_.end());
   dir_pages_.clear();
-  // Pages this txn allocated but did not keep were never committed, but
-  // tagging them with this txn is simpler and delays them by two commits.
-  freed_.insert(freed_.end(), recycled_.begin(), recycled_.end());
-  recycled_.clear();
 
   const std::uint32_t ps = w_.page_size();
   const std::size_t chunk_cap = (ps - fmt::checked::kHeaderSize) / 4;
   const std::size_t dir_cap =
       (ps - fmt::checked::kHeaderSize) / fmt::freedir::kEntrySize;
   auto ceil_div = [](std::size_t a, std::size_t b) { return (a + b - 1) / b; };
-  // Pages for the new chunks and directory come from the free list itself,
-  // which changes what there is to save: iterate to a fixed point.
+  // Pages for the new chunks and directory come from the free list itself
+  // (first the pages this txn allocated and did not keep), which changes
+  // what there is to save: iterate to a fixed point.
   std::vector<std::uint32_t> reserved;
   for (;;) {
-    std::size_t chunks = ceil_div(freed_.size(), chunk_cap);
+    std::size_t chunks = ceil_div(freed_.size() + recycled_.size(), chunk_cap);
     std::size_t need = chunks + ceil_div(dir_.size() + chunks, dir_cap);
     if (reserved.size() < need) {
       reserved.push_back(w_.take_page());
@@ -125,6 +122,10 @@ std::vector<std::uint32_t> FreeList::save() {
       break;
     }
   }
+  // The rest of those were never committed, but tagging them with this
+  // txn is simpler and delays them by two commits.
+  freed_.insert(freed_.end(), recycled_.begin(), recycled_.end());
+  recycled_.clear();
 
   const std::uint64_t txn = w_.meta().txn_id;
   std::size_t next = 0;

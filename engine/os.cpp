@@ -180,11 +180,17 @@ void File::sync() {
 }
 
 void File::allocate(std::uint64_t size) {
-  check_fault(FaultHook::Op::Grow, path_, "allocate");
+  check_fault(FaultHook::Op::Resize, path_, "allocate");
   // posix_fallocate returns the error instead of setting errno.
   int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(size));
   if (err != 0)
     throw_io(path_, "allocate", err);
+}
+
+void File::truncate(std::uint64_t size) {
+  check_fault(FaultHook::Op::Resize, path_, "truncate");
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+    throw_io(path_, "truncate", errno);
 }
 
 void File::sync_directory() {

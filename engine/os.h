@@ -22,13 +22,13 @@ class mapped_region;
 namespace klite::os {
 
 // The fault-injection seam (tests only; nothing sets it in production).
-// Every write, sync, grow and map of a File asks the hook before the call,
+// Every write, sync, resize and map of a File asks the hook before the call,
 // and reports writes and syncs that happened, so a test can fail the k-th
 // call with an errno, or track what was written since the last sync to
 // build the file a power loss would leave.
 class FaultHook {
 public:
-  enum class Op { Write, Sync, Grow, Map };
+  enum class Op { Write, Sync, Resize, Map }; // Resize: grow or shrink
   virtual ~FaultHook() = default;
   // 0 lets the call run; an errno fails it as the OS would (Error(IO)).
   // May also throw, to stop the caller at that point (a simulated crash).
@@ -69,6 +69,8 @@ public:
   void sync();
   // Grows the file to `size` bytes with allocated (never sparse) blocks.
   void allocate(std::uint64_t size);
+  // Cuts the file to `size` bytes (ftruncate), giving the rest back.
+  void truncate(std::uint64_t size);
   // Syncs the directory that holds the file, so a new file's name survives.
   void sync_directory();
   // An exclusive advisory lock on the whole file (flock, not fcntl: it

@@ -249,7 +249,7 @@ std::uint64_t Pager::now() {
   if (t > kMaxTimestamp)
     throw Error(ErrorCode::InvalidArgument,
                 "the clock returned " + std::to_string(t) +
-                    " us, past the largest timestamp klite stores (2^62 us)");
+                    " us, past the largest timestamp klite stores (2^61 us)");
   return t;
 }
 
@@ -486,6 +486,48 @@ void Pager::release(const Pages& snapshot) noexcept {
     readers_.pop_back();
     publish_oldest();
   }
+}
+
+bool Pager::make_durable() {
+  std::uint64_t newest;
+  {
+    std::lock_guard lock(mu_);
+    if (in_flight_)
+      return false;
+    newest = current_.txn_id;
+  }
+  if (options_.durability == Durability::Normal && durable_txn_ != newest) {
+    sync();
+    durable_txn_ = newest;
+  }
+  return true;
+}
+
+std::uint64_t Pager::shrink(std::uint64_t since) {
+  // Both meta pages must be durable before the pages they do not need can
+  // go.
+  if (!make_durable())
+    return 0;
+  std::uint32_t pages = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (std::uint32_t slot = 0; slot < 2; ++slot) {
+      const MetaCandidate c = decode_meta(map_->data() + std::size_t{slot} * page_size_);
+      if (!c.magic || !c.crc_ok)
+        return 0;
+      pages = std::max(pages, c.meta.page_count);
+    }
+    if (oldest_local(since) < since ||
+        (reader_table_ && reader_table_->others() > 0))
+      return 0;
+  }
+  const std::uint64_t size = std::uint64_t{pages} * page_size_;
+  if (size >= file_size_)
+    return 0;
+  file_->truncate(size);
+  const std::uint64_t given = file_size_ - size;
+  file_size_ = size;
+  return given;
 }
 
 std::uint64_t Pager::oldest_reader(std::uint64_t below) const {
@@ -945,6 +987,7 @@ void Writer::rollback() noexcept {
   meta() = saved_meta_;
   free_ = std::move(saved_free_);
   added_.clear();
+  pool_.clear(); // taken from the free list just restored
   epoch_ = 0;
 }
 
@@ -958,6 +1001,8 @@ void Writer::release() noexcept {
 }
 
 std::uint32_t Writer::take_page() {
+  if (!pool_.empty())
+    return pool_.extract(pool_.begin()).value();
   if (auto pg = free_->take())
     return *pg;
   Meta& m = meta();
@@ -1037,6 +1082,21 @@ void Writer::free(std::uint32_t pgno) {
     }
   }
   free_->release(pgno);
+}
+
+void Writer::take_free_pages() {
+  while (auto pg = free_->take())
+    pool_.insert(*pg);
+}
+
+void Writer::give_back(std::uint32_t end) {
+  // Highest first: the free list hands recycled pages out last in first
+  // out, so the pages its own save() takes are the lowest.
+  for (auto it = pool_.rbegin(); it != pool_.rend(); ++it)
+    if (*it < end)
+      free_->recycle(*it);
+  pool_.clear();
+  meta().page_count = end;
 }
 
 void Writer::write_commit() {

@@ -124,7 +124,7 @@ public:
   // The clock, in microseconds since the Unix epoch. Throws InvalidArgument
   // past kMaxTimestamp, so record timestamp deltas fit their varint.
   std::uint64_t now();
-  static constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 62;
+  static constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 61;
 
   // A snapshot of the newest commit in the file (this process's or, see
   // adopt_newer_commit, another's), registered as a live reader until
@@ -172,6 +172,18 @@ public:
   // Throws IO if an earlier sync failed (fsyncgate: the writer cannot know
   // what reached the disk, so it refuses to go on until reopened).
   void check_writable() const;
+  // Durability::Normal: syncs the commits written since the last sync now,
+  // so that the pages they freed may be reused (invariant 3), and the next
+  // commit goes to the other meta page. False, doing nothing, while a
+  // commit is in flight. REQUIRES: the write lock.
+  bool make_durable();
+  // VACUUM's last step: cuts the file to the larger page count of its two
+  // meta pages, if nothing can read past that: no other open of the file
+  // (each maps it, and a shrink under a mapping is a SIGBUS there) and no
+  // read transaction here on a snapshot older than `since`. Returns the
+  // bytes given back (0 if it did not shrink). Calls make_durable() first.
+  // REQUIRES: the write lock.
+  std::uint64_t shrink(std::uint64_t since);
 
   // Page-sized buffers for the writer's dirty pages, reused across
   // transactions so a commit does not pay for fresh heap pages. Only the
@@ -298,6 +310,15 @@ public:
   void rollback() noexcept;
   void release() noexcept;
 
+  // VACUUM: takes every page the free list may give this transaction now;
+  // until give_back(), allocations use the lowest of them first.
+  void take_free_pages();
+  // Returns the pages take_free_pages() took and no allocation used to the
+  // free list, except those at or past `end`, which leave the file: the
+  // page count becomes `end`. REQUIRES: no page at or past `end` is in use.
+  void give_back(std::uint32_t end);
+  // Pages taken by take_free_pages() and not used yet, lowest first.
+  const std::set<std::uint32_t>& taken() const noexcept { return pool_; }
   // Saves the free list, then Pager::write_commit(); see Pager.
   void write_commit();
   // write_commit(), then Pager::finish_commit().
@@ -323,6 +344,7 @@ private:
   std::unique_ptr<FreeList> saved_free_;
   DirtyMap undo_;
   std::vector<std::uint32_t> added_;
+  std::set<std::uint32_t> pool_; // see take_free_pages()
 };
 
 } // namespace klite

@@ -122,29 +122,38 @@ void ReaderTable::publish(std::uint64_t txn) noexcept {
   word(base_, txn_at(slot_)).store(txn);
 }
 
+bool ReaderTable::live(std::size_t s) const {
+  std::uint64_t owner = word(base_, owner_at(s)).load();
+  if (owner == 0)
+    return false;
+  if (alive(owner))
+    return true;
+  // An open that died: take its slot for a moment (so that no one claims
+  // it while its txn is reset), then free it.
+  if (word(base_, owner_at(s)).compare_exchange_strong(owner, owner_)) {
+    word(base_, txn_at(s)).store(0);
+    word(base_, owner_at(s)).store(0);
+  }
+  return false;
+}
+
 std::uint64_t ReaderTable::oldest(std::uint64_t below) const {
   std::uint64_t oldest = below;
   for (std::size_t s = 0; s < kSlots; ++s) {
     if (s == slot_)
       continue;
     const std::uint64_t txn = word(base_, txn_at(s)).load();
-    if (txn == 0 || txn >= oldest)
-      continue;
-    std::uint64_t owner = word(base_, owner_at(s)).load();
-    if (owner == 0)
-      continue;
-    if (!alive(owner)) {
-      // A reader that died: take its slot for a moment (so that no one
-      // claims it while its txn is reset), then free it.
-      if (word(base_, owner_at(s)).compare_exchange_strong(owner, owner_)) {
-        word(base_, txn_at(s)).store(0);
-        word(base_, owner_at(s)).store(0);
-      }
-      continue;
-    }
-    oldest = txn;
+    if (txn != 0 && txn < oldest && live(s))
+      oldest = txn;
   }
   return oldest;
+}
+
+std::size_t ReaderTable::others() const {
+  std::size_t n = 0;
+  for (std::size_t s = 0; s < kSlots; ++s)
+    n += s != slot_ && live(s);
+  return n;
 }
 
 } // namespace klite

@@ -45,8 +45,13 @@ public:
   // The oldest snapshot another live open publishes, if it is below
   // `below`; otherwise `below`. Clears the slots of dead processes it meets.
   std::uint64_t oldest(std::uint64_t below) const;
+  // How many other live opens there are (each maps the file). Clears the
+  // slots of dead processes it meets.
+  std::size_t others() const;
 
 private:
+  // Whether slot s belongs to a live open; frees it if its process died.
+  bool live(std::size_t s) const;
   std::unique_ptr<boost::interprocess::file_mapping> file_;
   std::unique_ptr<boost::interprocess::mapped_region> region_;
   std::uint8_t* base_ = nullptr;

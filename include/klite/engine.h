@@ -46,6 +46,7 @@ namespace klite {
 inline constexpr std::size_t kMaxValueSize = std::size_t{64} << 20;   // bytes
 inline constexpr std::size_t kMaxHeadersSize = std::size_t{64} << 10; // encoded
 inline constexpr std::size_t kMaxStreamNameSize = 128;                // bytes
+inline constexpr std::chrono::microseconds kMaxTtl{std::int64_t{1} << 61}; // ~73,000 years
 
 // What an OS crash or power loss can take (a process crash loses nothing
 // that commit() returned for, in any mode). docs/ARCHITECTURE.md section 9.
@@ -93,6 +94,10 @@ struct Record {
   std::uint64_t timestamp = 0; // microseconds since the Unix epoch
   std::string_view value;
   std::string_view raw_headers; // encoded header block, empty when none
+  // When the record's TTL runs out (timestamp + TTL, microseconds since the
+  // Unix epoch); 0 if it has none. A transaction never shows a record
+  // whose TTL ran out by the clock's time at its first read of that stream.
+  std::uint64_t expires = 0;
 
   // The decoded headers, in the order they were appended.
   // Throws Error(Corrupt) if the block does not decode.
@@ -105,6 +110,19 @@ struct OwnedRecord {
   std::uint64_t timestamp = 0;
   std::string value;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::uint64_t expires = 0; // as Record::expires
+};
+
+// How much of a stream to keep (docs/QUERY.md, "Retention"). Each limit
+// is off when 0. The writer enforces them when it commits a transaction
+// that appended to the stream or changed its retention: the oldest
+// records are expired (WriteTxn::expire_before) until all limits hold.
+struct Retention {
+  std::chrono::microseconds max_age{0}; // by record timestamp, against clock
+  std::uint64_t max_bytes = 0;          // payload bytes of live records
+  std::uint64_t max_records = 0;        // live records
+
+  friend bool operator==(const Retention&, const Retention&) = default;
 };
 
 struct StreamInfo {
@@ -118,6 +136,7 @@ struct StreamInfo {
   std::uint64_t first_timestamp = 0;
   std::uint64_t last_timestamp = 0;
   std::uint64_t created = 0; // microseconds since the Unix epoch
+  Retention retention;
 };
 
 class Engine;
@@ -197,15 +216,36 @@ public:
   // Appends one record and returns its key. Creates the stream if it does
   // not exist and auto_create_streams is on (else NoSuchStream). Throws
   // TooBig for a value over kMaxValueSize or headers over kMaxHeadersSize.
+  // A `ttl` > 0 gives the record an expiry time (Record::expires): reads
+  // never return it after that, and commits expire it once every record
+  // before it has expired too, so its space comes back. Throws
+  // InvalidArgument for a negative ttl or one over kMaxTtl.
   std::uint64_t append(std::string_view stream, std::string_view value,
-                       std::span<const Header> headers = {});
-  // Appends many records; returns the key of the first (the rest follow
-  // densely). All or nothing: on TooBig none is appended.
+                       std::span<const Header> headers = {},
+                       std::chrono::microseconds ttl = {});
+  // Appends many records, all with the same ttl; returns the key of the
+  // first (the rest follow densely). All or nothing: on TooBig none is
+  // appended.
   std::uint64_t append_batch(std::string_view stream,
-                             std::span<const std::string_view> values);
+                             std::span<const std::string_view> values,
+                             std::chrono::microseconds ttl = {});
   // Throws StreamExists, or InvalidArgument for a bad name (see
   // kMaxStreamNameSize and docs/FORMAT.md for the charset).
-  void create_stream(std::string_view stream);
+  void create_stream(std::string_view stream, const Retention& retention = {});
+  // Replaces the stream's retention; the new limits hold from this commit
+  // on. Throws NoSuchStream.
+  void set_retention(std::string_view stream, const Retention& retention);
+  // Expires the stream's records with keys below `key` (all of them when
+  // `key` is past the last), and returns how many were live. Keys are
+  // never reused: the stream's first key advances, and a get of an expired
+  // key finds nothing. The data pages that no live record touches any
+  // more go to the free list, for appends to any stream once no snapshot
+  // can see them. Throws NoSuchStream.
+  std::uint64_t expire_before(std::string_view stream, std::uint64_t key);
+  // Expires the records with a timestamp older than Options::clock's now
+  // minus `age` (a negative age counts as 0), and returns how many.
+  std::uint64_t expire_older_than(std::string_view stream,
+                                  std::chrono::microseconds age);
   // Removes a stream and all its records; its pages are reused once no
   // snapshot can see them. Throws NoSuchStream.
   void drop_stream(std::string_view stream);
@@ -254,10 +294,24 @@ public:
 
   // Conveniences, each one whole transaction.
   std::uint64_t append(std::string_view stream, std::string_view value,
-                       std::span<const Header> headers = {});
+                       std::span<const Header> headers = {},
+                       std::chrono::microseconds ttl = {});
   std::optional<OwnedRecord> get(std::string_view stream, std::uint64_t key);
-  void create_stream(std::string_view stream);
+  void create_stream(std::string_view stream, const Retention& retention = {});
+  void set_retention(std::string_view stream, const Retention& retention);
+  std::uint64_t expire_before(std::string_view stream, std::uint64_t key);
+  std::uint64_t expire_older_than(std::string_view stream,
+                                  std::chrono::microseconds age);
   void drop_stream(std::string_view stream);
+  // Moves the live pages down to the start of the file and gives the free
+  // space after them back to the OS, like SQLite's VACUUM; returns the
+  // bytes the file shrank by. It shrinks only while no other open of the
+  // file (in any process: each maps it, and a shrink under a mapping is a
+  // SIGBUS there) and no read transaction of this Engine older than the
+  // VACUUM exists; otherwise it returns 0, and the pages it moved away
+  // from stay free for later appends. Several write transactions, each
+  // taking the write lock like write(); copies every page that must move.
+  std::uint64_t vacuum();
   StreamInfo info(std::string_view stream);
   std::vector<StreamInfo> streams();
 

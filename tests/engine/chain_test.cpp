@@ -5,6 +5,7 @@
 #include <klite/engine.h>
 
 #include "engine/crc32c.h"
+#include "engine/inspect.h"
 #include "test_util.h"
 
 #include <cstdint>
@@ -56,34 +57,40 @@ TEST_CASE("Chain: the worked example of docs/FORMAT.md") {
     clock.set(kTenAm + 1500);
     const Header h{"t", "x"};
     CHECK(e.append("s", "ok", {&h, 1}) == 8);
+    clock.set(kTenAm + 2000);
+    CHECK(e.append("s", "tt", {}, std::chrono::seconds(60)) == 9);
   }
   const std::string file = read_file_bytes(dir.file());
   REQUIRE(file.size() >= 6 * 1024);
   const std::string_view page5 = std::string_view(file).substr(5 * 1024, 1024);
   CHECK(page5.substr(0, 32) ==
-        bytes({0x03, 0, 0, 0, 0, 0, 0, 0,    // type, cont, end, reserved
+        bytes({0x03, 0x01, 0, 0, 0, 0, 0, 0, // type, flags, cont, end, reserved
                0x02, 0, 0, 0, 0, 0, 0, 0,    // prev 2, next 0
                0x07, 0, 0, 0, 0, 0, 0, 0,    // first key 7
                0x00, 0xa8, 0xd7, 0xe3, 0x16, 0x61, 0x06, 0x00}));
   CHECK(page5.substr(32, 8) ==
         bytes({0x02, 0x00, 0xc6, 0xda, 0x9e, 0x37, 0x68, 0x69}));
   CHECK(page5.substr(40, 14) ==
-        bytes({0x07, 0xb9, 0x17, 0x1c, 0xcb, 0xf9, 0x95, 0x04, 0x01, 0x74,
+        bytes({0x07, 0xf1, 0x2e, 0xd6, 0x15, 0x39, 0x7e, 0x04, 0x01, 0x74,
                0x01, 0x78, 0x6f, 0x6b}));
-  CHECK(page5.substr(54).find_first_not_of('\0') == std::string_view::npos);
+  CHECK(page5.substr(54, 13) == bytes({0x02, 0xd2, 0x0f, 0x80, 0x8e, 0xce, 0x1c,
+                                       0x23, 0x05, 0x1f, 0x88, 0x74, 0x74}));
+  CHECK(page5.substr(67).find_first_not_of('\0') == std::string_view::npos);
   // Page 2 is full and sealed: end 1024, next 5.
   CHECK(std::string_view(file).substr(2 * 1024 + 4, 12) ==
         bytes({0x00, 0x04, 0, 0, 0, 0, 0, 0, 0x05, 0, 0, 0}));
 }
 
-// The digests were taken from the append path before it was made faster
-// (commit 1be1cb4); a change to them is a change of the file format.
+// A change to the digests is a change of the file format. Those of
+// version 2 were taken from the append path before it was made faster
+// (commit 1be1cb4), and checked the faster one; these are version 3's, with
+// records that have a TTL.
 TEST_CASE("Chain: a mix of appends writes the same bytes as always") {
   struct Case {
     std::uint32_t page_size;
     std::uint32_t digest;
   };
-  for (const Case c : {Case{1024, 0x40d3cd51}, Case{4096, 0xe6794668}}) {
+  for (const Case c : {Case{1024, 0xcde608d3}, Case{4096, 0x15966676}}) {
     CAPTURE(c.page_size);
     TempDir dir;
     FakeClock clock;
@@ -110,10 +117,14 @@ TEST_CASE("Chain: a mix of appends writes the same bytes as always") {
                  {hs, static_cast<std::size_t>(txn % 3)});
         if (txn % 4 == 0)
           w.append("batch", "", {hs, 1});
+        if (txn % 5 == 0)
+          w.append("ttl", payload(txn, txn * 29 % 500), {hs, 1},
+                   std::chrono::microseconds(txn * 1'000'003));
         w.commit();
         clock.set(*clock.now + (txn % 3 == 0 ? 0 : 1000 + txn));
       }
     }
+    CHECK(klite::inspect::check(klite::inspect::File(dir.file())).clean());
     const std::string file = read_file_bytes(dir.file());
     CHECK(klite::crc32c::value(file.data(), file.size()) == c.digest);
   }

@@ -391,41 +391,104 @@ TEST_CASE("Commit: open falls back past a commit whose listed ranges are not on 
   }
 }
 
-TEST_CASE("Commit: version 1 files open, and their first commit makes them version 2") {
+TEST_CASE("Commit: older files open, and their first commit makes them the current version") {
+  static_assert(fmt::kFormatVersion == 3);
+  for (std::uint32_t version : {1u, 2u}) {
+    CAPTURE(version);
+    TempDir dir;
+    const std::string path = dir.file();
+    make_file(path);
+    Image im(path);
+    for (int slot : {0, 1}) {
+      im.set_field(slot, fmt::meta::kVersion, version);
+      if (version == 1) // as a version-1 writer left them: no list
+        im.set_field(slot, fmt::meta::kRangeCount, 0);
+      im.fix_crcs(slot);
+    }
+    im.save(path);
+    CHECK(records(path) == 4);
+    CHECK(inspect_current(path) == im.newest());
+    {
+      Engine e = Engine::open(path);
+      e.append("s", "five");
+    }
+    const Image after(path);
+    CHECK(after.field(after.newest(), fmt::meta::kVersion) == 3);
+    CHECK(after.field(1 - after.newest(), fmt::meta::kVersion) == version);
+    CHECK(records(path) == 5);
+
+    // A later version is refused, however its meta page looks.
+    Image v4 = after;
+    v4.set_field(v4.newest(), fmt::meta::kVersion, 4);
+    v4.fix_crcs(v4.newest());
+    v4.save(path);
+    try {
+      Engine::open(path);
+      FAIL("opened a version-4 file");
+    } catch (const klite::Error& e) {
+      CHECK(e.code() == ErrorCode::Unsupported);
+      CHECK(std::string(e.what()) ==
+            path + ": unsupported format version 4 (this build reads 1 to 3)");
+    }
+  }
+}
+
+TEST_CASE("Commit: a version-2 tail page is sealed, not continued, by a version-3 append") {
   TempDir dir;
   const std::string path = dir.file();
-  make_file(path);
+  klite::test::FakeClock clock; // one timestamp: every delta 0, as in both encodings
+  Options o;
+  o.page_size = 1024;
+  o.clock = clock;
+  {
+    Engine e = Engine::open(path, o);
+    auto w = e.write();
+    for (int i = 0; i < 5; ++i)
+      w.append("s", "record " + std::to_string(i + 1));
+    w.commit();
+    e.append("t", "later"); // two commits that list none of s's bytes
+    e.append("t", "later");
+  }
+  // As a version-2 writer would have left it: s's page without kRecordsV3.
   Image im(path);
-  for (int slot : {0, 1}) { // as a version-1 writer left them: no list
-    im.set_field(slot, fmt::meta::kVersion, 1);
-    im.set_field(slot, fmt::meta::kRangeCount, 0);
+  const auto streams = klite::inspect::streams(klite::inspect::File(path), nullptr);
+  REQUIRE(streams[0].name == "s");
+  const std::uint32_t old_tail = streams[0].d.tail;
+  REQUIRE(streams[0].d.head == old_tail);
+  REQUIRE(im.bytes[std::size_t{old_tail} * 1024 + fmt::data::kFlags] == fmt::data::kRecordsV3);
+  im.bytes[std::size_t{old_tail} * 1024 + fmt::data::kFlags] = 0;
+  for (int slot : {0, 1}) {
+    im.set_field(slot, fmt::meta::kVersion, 2);
     im.fix_crcs(slot);
   }
   im.save(path);
-  CHECK(records(path) == 4);
-  CHECK(inspect_current(path) == im.newest());
+  inspect_current(path);
   {
-    Engine e = Engine::open(path);
-    e.append("s", "five");
+    Engine e = Engine::open(path, o);
+    CHECK(e.get("s", 5)->value == "record 5");
+    e.append("s", "six", {}, std::chrono::seconds(5));
+    const auto i = e.info("s");
+    CHECK(i.records == 6);
+    auto r = e.read();
+    auto c = r.cursor("s");
+    std::uint64_t k = 0;
+    for (bool ok = c.first(); ok; ok = c.next())
+      CHECK(c.record().key == ++k);
+    CHECK(k == 6);
+    CHECK(e.get("s", 6)->expires == *clock.now + 5'000'000);
   }
+  inspect_current(path);
   const Image after(path);
-  CHECK(after.field(after.newest(), fmt::meta::kVersion) == 2);
-  CHECK(after.field(1 - after.newest(), fmt::meta::kVersion) == 1);
-  CHECK(records(path) == 5);
-
-  // A later version is refused, however its meta page looks.
-  Image v3 = after;
-  v3.set_field(v3.newest(), fmt::meta::kVersion, 3);
-  v3.fix_crcs(v3.newest());
-  v3.save(path);
-  try {
-    Engine::open(path);
-    FAIL("opened a version-3 file");
-  } catch (const klite::Error& e) {
-    CHECK(e.code() == ErrorCode::Unsupported);
-    CHECK(std::string(e.what()) ==
-          path + ": unsupported format version 3 (this build reads 1 to 2)");
-  }
+  CHECK(after.field(after.newest(), fmt::meta::kVersion) == 3);
+  const auto now = klite::inspect::streams(klite::inspect::File(path), nullptr);
+  const std::uint32_t new_tail = now[0].d.tail;
+  CHECK(new_tail != old_tail);
+  CHECK(now[0].d.head == old_tail);
+  CHECK(after.bytes[std::size_t{old_tail} * 1024 + fmt::data::kFlags] == 0);
+  CHECK(after.bytes[std::size_t{new_tail} * 1024 + fmt::data::kFlags] == fmt::data::kRecordsV3);
+  // The old page is sealed at its last record.
+  CHECK(klite::coding::get_u32(u8(after.bytes, std::size_t{old_tail} * 1024 + fmt::data::kNext)) ==
+        new_tail);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
+#include "engine/inspect.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -58,11 +59,39 @@ struct Watchdog {
 constexpr int kCrashStreams = 3;
 const char* const kCrashStreamNames[kCrashStreams] = {"alpha", "beta", "gamma"};
 
+std::size_t crash_size(int s, std::uint64_t key) {
+  return static_cast<std::size_t>(mix(static_cast<std::uint64_t>(s) + 1, key) % 3001);
+}
+
 // The value of `key` in crash stream `s`: 0..3000 bytes, fixed by (s, key).
 std::string crash_value(int s, std::uint64_t key) {
-  auto size = static_cast<std::size_t>(
-      mix(static_cast<std::uint64_t>(s) + 1, key) % 3001);
-  return payload(key, size, 1000 + static_cast<std::uint64_t>(s));
+  return payload(key, crash_size(s, key), 1000 + static_cast<std::uint64_t>(s));
+}
+
+// Streams beta and gamma have retention, so most commits also expire
+// records and free pages, and kills land in expiry too.
+klite::Retention crash_retention(int s) {
+  klite::Retention r;
+  if (s == 1)
+    r.max_records = 400;
+  if (s == 2)
+    r.max_bytes = 200'000;
+  return r;
+}
+
+// The first live key of stream s after a commit that left `last` as its
+// last key: retention is enforced exactly at every commit.
+std::uint64_t crash_first(int s, std::uint64_t last) {
+  const klite::Retention r = crash_retention(s);
+  if (r.max_records)
+    return last > r.max_records ? last - r.max_records + 1 : 1;
+  std::uint64_t first = last + 1;
+  for (std::uint64_t bytes = 0; r.max_bytes && first > 1; --first) {
+    bytes += crash_size(s, first - 1);
+    if (bytes > r.max_bytes)
+      break;
+  }
+  return r.max_bytes ? first : 1;
 }
 
 using State = std::array<std::uint64_t, kCrashStreams>; // last key per stream
@@ -111,11 +140,15 @@ enum ChildExit : int {
     Engine engine = Engine::open(path, options);
     State last{};
     {
-      auto txn = engine.read();
-      for (int s = 0; s < kCrashStreams; ++s)
+      auto txn = engine.write();
+      for (int s = 0; s < kCrashStreams; ++s) {
         if (txn.has_stream(kCrashStreamNames[s]))
           last[static_cast<std::size_t>(s)] =
               txn.info(kCrashStreamNames[s]).next_key - 1;
+        else
+          txn.create_stream(kCrashStreamNames[s], crash_retention(s));
+      }
+      txn.commit();
     }
     Plan plan(seed);
     for (std::uint64_t seq = 1; seq < 100'000'000; ++seq) {
@@ -163,14 +196,18 @@ State check_crash_file(const std::string& path, const State& from, bool full) {
     auto info = txn.info(name);
     std::uint64_t last = info.next_key - 1;
     visible[static_cast<std::size_t>(s)] = last;
-    CHECK(info.records == last);
+    // Nothing unexpired is lost, and nothing expired reappears.
+    const std::uint64_t first = crash_first(s, last);
+    CHECK(info.records == last + 1 - first);
     CHECK(info.last_key == last);
-    CHECK(info.first_key == (last ? 1u : 0u));
+    CHECK(info.first_key == (last ? first : 0u));
+    CHECK(info.retention == crash_retention(s));
     CHECK_FALSE(txn.get(name, last + 1).has_value());
+    if (first > 1)
+      CHECK_FALSE(txn.get(name, first - 1).has_value());
 
-    std::uint64_t start =
-        full ? 1
-             : std::max<std::uint64_t>(1, from[static_cast<std::size_t>(s)]);
+    std::uint64_t start = std::max(
+        first, full ? 1 : std::max<std::uint64_t>(1, from[static_cast<std::size_t>(s)]));
     std::uint64_t bad = 0, first_bad = 0, seen = 0;
     auto c = txn.cursor(name);
     std::uint64_t expect = start;
@@ -188,8 +225,8 @@ State check_crash_file(const std::string& path, const State& from, bool full) {
     CHECK(seen == (last >= start ? last - start + 1 : 0));
     if (!full) {
       Rng rng(last);
-      for (int i = 0; i < 50 && last > 0; ++i) {
-        std::uint64_t k = rng.range(1, last);
+      for (int i = 0; i < 50 && last >= first; ++i) {
+        std::uint64_t k = rng.range(first, last);
         CAPTURE(k);
         auto rec = txn.get(name, k);
         REQUIRE(rec);
@@ -274,6 +311,13 @@ void kill_test(Durability durability, int runs, std::uint64_t seed_base) {
 
     const bool full = run % 10 == 9 || run == runs - 1;
     State visible = check_crash_file(path, base, full);
+    if (full) {
+      const klite::inspect::File f(path);
+      const auto report = klite::inspect::check(f);
+      for (const auto& p : report.problems)
+        MESSAGE(p.message);
+      CHECK(report.clean());
+    }
     // Every reported commit is there; at most the one transaction that was
     // committing when the kill came is there too, and then all of it.
     const State& committed = states[reported];

@@ -9,14 +9,17 @@
 #include "engine/os.h"
 #include "test_util.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace klite::test {
 
-// Each stream's values, in key order.
+// Each stream's values, in key order from key 1; an expired record's
+// value is kExpired.
 using Model = std::map<std::string, std::vector<std::string>>;
+inline const std::string kExpired{"\0expired", 8}; // no workload value
 
 // Installs a hook for the life of the object.
 struct HookScope {
@@ -26,7 +29,8 @@ struct HookScope {
 
 // A random workload: transactions of appends to one or two of three
 // streams (values up to three pages, so records span pages), now and then
-// creating or dropping a fourth. With `wide` > 0, one transaction in eight
+// creating or dropping a fourth, and expiring the oldest records of one
+// (so pages go to the free list and come back). With `wide` > 0, one transaction in eight
 // instead appends a record to each of `wide` streams: with enough of them
 // (300 at 4 KiB pages) the commit writes too many byte ranges for its meta
 // page to list, so it syncs twice (FORMAT.md section 12). `committed` is
@@ -69,6 +73,20 @@ struct Workload {
           next[name].push_back(value);
         }
       }
+      const std::string name =
+          kind == 6 ? std::string(1, static_cast<char>('a' + rng.next() % 3)) : "";
+      if (next.count(name)) {
+        auto& values = next[name];
+        const auto first = static_cast<std::uint64_t>(
+            std::find_if(values.begin(), values.end(),
+                         [](const std::string& v) { return v != kExpired; }) -
+            values.begin());
+        // Up to one past the last key: none, some, or all.
+        const std::uint64_t before = 1 + first + rng.next() % (values.size() - first + 2);
+        w.expire_before(name, before);
+        for (auto i = first; i + 1 < before && i < values.size(); ++i)
+          values[i] = kExpired;
+      }
     }
     in_flight = next;
     w.commit();
@@ -97,6 +115,7 @@ inline Model read_model(Engine& engine) {
   auto txn = engine.read();
   for (const auto& info : txn.streams()) {
     auto& values = m[info.name];
+    values.resize(info.next_key - 1 - info.records, kExpired);
     auto c = txn.cursor(info.name);
     for (bool ok = c.first(); ok; ok = c.next()) {
       REQUIRE(c.record().key == values.size() + 1); // dense keys, no holes

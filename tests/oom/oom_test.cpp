@@ -1,6 +1,6 @@
 // Out of memory (issue 7): allocation k fails (std::bad_alloc) for
 // k = 1, 2, ... over a workload of opens, appends to several streams,
-// stream creation and drops, commits and reads, until the workload runs
+// stream creation, expiry and drops, commits and reads, until the workload runs
 // clean. Nothing may crash or leak (LeakSanitizer in the ASan build); an
 // operation either fails with std::bad_alloc or does all it should (a few
 // allocations are optional, e.g. keeping a spare page buffer, and their
@@ -61,6 +61,8 @@ using klite::test::read_model;
 struct Txn {
   std::vector<std::pair<std::string, std::string>> appends; // stream, value
   std::string create, drop;
+  std::string expire; // expire_before(expire, before) after the appends
+  std::uint64_t before = 0;
 };
 
 std::vector<Txn> make_workload() {
@@ -71,6 +73,10 @@ std::vector<Txn> make_workload() {
       txns[t].create = "extra";
     if (t == 9)
       txns[t].drop = "extra";
+    if (t == 6 || t == 10) { // some of a, then all of b
+      txns[t].expire = t == 6 ? "a" : "b";
+      txns[t].before = t == 6 ? 12 : 1000;
+    }
     const auto n = 1 + rng.next() % 30;
     for (std::uint64_t i = 0; i < n; ++i) {
       const char* stream = t >= 4 && t < 9 && i % 3 == 0 ? "extra" : (i % 2 ? "a" : "b");
@@ -111,6 +117,11 @@ TEST_CASE("Out of memory: allocation k fails, for every k") {
         Model next = committed;
         for (const auto& [stream, value] : t.appends)
           next[stream].push_back(value);
+        if (!t.expire.empty()) {
+          auto& values = next[t.expire];
+          for (std::size_t i = 0; i + 1 < t.before && i < values.size(); ++i)
+            values[i] = klite::test::kExpired;
+        }
         if (!t.create.empty())
           next[t.create];
         if (!t.drop.empty())
@@ -122,6 +133,8 @@ TEST_CASE("Out of memory: allocation k fails, for every k") {
             w.create_stream(t.create);
           for (const auto& [stream, value] : t.appends)
             w.append(stream, value);
+          if (!t.expire.empty())
+            w.expire_before(t.expire, t.before);
           if (!t.drop.empty())
             w.drop_stream(t.drop);
           w.commit();

@@ -151,6 +151,9 @@ TEST_CASE("Concurrency: each thread's BEGIN ... COMMIT is atomic, and its "
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       Problem& problem = problems[i];
+      // Under load the writers could finish before the reader first runs.
+      while (snapshots.load() == 0)
+        std::this_thread::yield();
       try {
         for (int t = 1; t <= kTxns; ++t) {
           const std::string tag = std::to_string(i) + ":" + std::to_string(t);
