@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -102,6 +103,18 @@ std::string crc_check(std::uint32_t stored, std::uint32_t computed) {
                              : " (MISMATCH: computed " + hex32(computed) + ")");
 }
 
+// Flag bits as words: `name` for the one bit this build knows, the rest
+// as "unknown 0x...".
+std::string describe_bits(std::uint32_t flags, std::uint32_t known,
+                          const char* name) {
+  if (flags == 0)
+    return "none";
+  std::string s = flags & known ? name : "";
+  if (const std::uint32_t rest = flags & ~known)
+    s += (s.empty() ? "unknown " : ", unknown ") + hex32(rest);
+  return s;
+}
+
 bool valid_stream_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxStreamNameSize)
     return false;
@@ -167,27 +180,44 @@ bool split_body(
   return true;
 }
 
-// The fixed part of a record: both varints and the CRC, all inside
+// The fixed part of a record: its varints and the CRC, all inside
 // [off, end) of page p.
 struct RecordHeader {
   std::uint64_t body_len = 0;
-  std::uint64_t ts_flags = 0;
+  std::uint64_t ts_delta = 0;
+  bool has_headers = false;
+  std::uint64_t ttl = 0;      // 0: none
+  std::uint32_t ttl_size = 0; // bytes of its varint
   std::uint32_t crc = 0;
   std::uint32_t size = 0; // bytes of the record header
 };
 
+// `v3`: the page has flag kRecordsV3 (two flag bits, and maybe a TTL).
 bool parse_record_header(const std::uint8_t* p, std::uint32_t off,
-                         std::uint32_t end, RecordHeader& h) {
+                         std::uint32_t end, bool v3, RecordHeader& h) {
   if (off >= end)
     return false;
-  std::size_t n1 = get_varint(p + off, p + end, h.body_len);
-  if (n1 == 0)
+  std::size_t n = get_varint(p + off, p + end, h.body_len);
+  std::uint64_t ts_flags = 0;
+  const std::size_t n2 = n ? get_varint(p + off + n, p + end, ts_flags) : 0;
+  if (n2 == 0)
     return false;
-  std::size_t n2 = get_varint(p + off + n1, p + end, h.ts_flags);
-  if (n2 == 0 || off + n1 + n2 + 4 > end)
+  n += n2;
+  h.ttl = 0;
+  h.ttl_size = 0;
+  if (v3 && (ts_flags & 2)) {
+    const std::size_t n3 = get_varint(p + off + n, p + end, h.ttl);
+    if (n3 == 0 || h.ttl == 0)
+      return false;
+    n += n3;
+    h.ttl_size = static_cast<std::uint32_t>(n3);
+  }
+  if (off + n + 4 > end)
     return false;
-  h.crc = get_u32(p + off + n1 + n2);
-  h.size = static_cast<std::uint32_t>(n1 + n2 + 4);
+  h.ts_delta = ts_flags >> (v3 ? 2 : 1);
+  h.has_headers = ts_flags & 1;
+  h.crc = get_u32(p + off + n);
+  h.size = static_cast<std::uint32_t>(n + 4);
   return true;
 }
 
@@ -197,6 +227,12 @@ std::uint32_t record_crc_start(std::uint64_t key, std::uint64_t ts,
   put_u64(kt, key);
   put_u64(kt + 8, ts);
   return crc32c::extend(crc32c::value(kt, sizeof kt), varints, n);
+}
+
+// When a record's TTL runs out, as the engine computes Record::expires:
+// saturated, so a TTL past the end of time never runs out. 0: no TTL.
+std::uint64_t expiry(std::uint64_t ts, std::uint64_t ttl) {
+  return ttl == 0 ? 0 : ts + std::min(ttl, ~std::uint64_t{0} - ts);
 }
 
 Descriptor decode_descriptor(const std::uint8_t* p) {
@@ -217,7 +253,7 @@ Descriptor decode_descriptor(const std::uint8_t* p) {
   x.max_bytes = get_u64(p + d::kMaxBytes);
   x.max_records = get_u64(p + d::kMaxRecords);
   x.data_pages = get_u32(p + d::kDataPages);
-  x.reserved = get_u32(p + d::kDataPages + 4);
+  x.flags = get_u32(p + d::kFlags);
   return x;
 }
 
@@ -623,59 +659,58 @@ private:
                              num(s_.leaf) + "): " + msg);
   }
 
+  bool live(std::uint64_t key) const {
+    return key >= d_.first_key && key < d_.next_key;
+  }
+
   // A record whose body continues on the following pages.
   struct Pending {
     bool active = false;
     std::uint64_t key = 0, ts = 0;
     std::uint32_t page = 0, off = 0;
     std::uint32_t last_page = 0; // the page its latest bytes came from
-    std::uint32_t crc = 0, stored = 0;
-    std::uint64_t body_len = 0, have = 0;
-    std::uint32_t header_size = 0;
-    bool has_headers = false;
+    RecordHeader h;
+    std::uint32_t crc = 0; // of what has come so far
+    std::uint64_t have = 0;
     std::string body; // gathered when it is needed (headers, dump)
   };
 
   // Adds body bytes to the pending record; finishes it when complete.
   void feed(const std::uint8_t* p, std::size_t n) {
     pend_.crc = crc32c::extend(pend_.crc, p, n);
-    if (pend_.has_headers || fn_)
+    if (pend_.h.has_headers || fn_)
       pend_.body.append(reinterpret_cast<const char*>(p), n);
     pend_.have += n;
-    if (pend_.have == pend_.body_len) {
+    if (pend_.have == pend_.h.body_len) {
       pend_.active = false;
-      std::string_view body = pend_.has_headers || fn_
+      std::string_view body = pend_.h.has_headers || fn_
                                   ? std::string_view(pend_.body)
                                   : std::string_view();
-      finish(pend_.key, pend_.ts, pend_.page, pend_.off, pend_.header_size,
-             pend_.has_headers, pend_.stored, pend_.crc, body, pend_.body_len,
-             pend_.last_page);
+      finish(pend_.key, pend_.ts, pend_.page, pend_.off, pend_.h, pend_.crc,
+             body, pend_.last_page);
     }
   }
 
   // A complete record. `body` may be empty when only the CRC was needed
-  // (no headers, no dump): its length is body_len.
+  // (no headers, no dump): its length is h.body_len.
   void finish(std::uint64_t key, std::uint64_t ts, std::uint32_t page,
-              std::uint32_t off, std::uint32_t header_size, bool has_headers,
-              std::uint32_t stored, std::uint32_t computed,
-              std::string_view body, std::uint64_t body_len,
-              std::uint32_t last_page) {
-    const bool live = key >= d_.first_key && key < d_.next_key;
+              std::uint32_t off, const RecordHeader& h, std::uint32_t computed,
+              std::string_view body, std::uint32_t last_page) {
     const std::string what =
         "record " + num(key) + " at offset " + num(off) +
         (last_page != page
              ? " (its body continues to page " + num(last_page) + ")"
              : "");
     bool ok = true;
-    if (stored != computed) {
-      error(page, what + ": checksum mismatch (stored " + hex32(stored) +
+    if (h.crc != computed) {
+      error(page, what + ": checksum mismatch (stored " + hex32(h.crc) +
                       ", computed " + hex32(computed) + ")");
       ok = false;
     }
     std::string_view value;
-    std::uint64_t value_len = body_len;
+    std::uint64_t value_len = h.body_len;
     headers_.clear();
-    if (has_headers) {
+    if (h.has_headers) {
       if (split_body(body, true, value, fn_ ? &headers_ : nullptr)) {
         value_len = value.size();
       } else {
@@ -686,20 +721,38 @@ private:
     } else {
       value = body;
     }
-    if (!live)
+    if (!live(key)) {
+      if (key < d_.first_key) {
+        ++st_.expired_records;
+        st_.expired_bytes += h.size + h.body_len;
+      }
       return;
+    }
     ++st_.records;
     st_.payload_bytes += value_len;
-    st_.header_bytes += body_len - value_len;
-    st_.record_header_bytes += header_size;
+    st_.header_bytes += h.body_len - value_len;
+    st_.record_header_bytes += h.size;
     if (key == d_.first_key)
       first_ts_ = ts;
     last_ts_ = ts;
     last_key_ = key;
+    const std::uint64_t expires = expiry(ts, h.ttl);
+    if (h.ttl) {
+      ++st_.ttl_records;
+      st_.ttl_payload_bytes += value_len;
+      st_.ttl_first_expiry = st_.ttl_first_expiry
+                                 ? std::min(st_.ttl_first_expiry, expires)
+                                 : expires;
+      st_.ttl_last_expiry = std::max(st_.ttl_last_expiry, expires);
+      // A damaged record's flag bits may be the damage: not counted.
+      if (ok && !(d_.flags & fmt::desc::kHasTtl) && untagged_ttl_++ == 0)
+        untagged_key_ = key;
+    }
     if (ok && fn_) {
       DumpRecord r;
       r.key = key;
       r.timestamp = ts;
+      r.expires = expires;
       r.value = value;
       r.headers = headers_;
       (*fn_)(r);
@@ -721,6 +774,8 @@ private:
   Pending pend_;
   std::vector<std::pair<std::string_view, std::string_view>> headers_;
   std::optional<std::uint64_t> first_ts_, last_ts_, last_key_;
+  // Live records with a TTL in a stream without kHasTtl, and the first.
+  std::uint64_t untagged_ttl_ = 0, untagged_key_ = 0;
 };
 
 void ChainWalker::run() {
@@ -773,15 +828,17 @@ void ChainWalker::run() {
     }
     ++st_.data_pages;
     const bool is_tail = pg == d_.tail;
-    if (p[1] != 0 || get_u16(p + 6) != 0)
+    if ((p[fmt::data::kFlags] & ~fmt::data::kRecordsV3) != 0)
+      error(pg, "flags " + num(p[fmt::data::kFlags]) + " are not known");
+    if (get_u16(p + 6) != 0)
       error(pg, "reserved header bytes are not zero");
+    const bool v3 = p[fmt::data::kFlags] & fmt::data::kRecordsV3;
+    // The head's prev link is not read: it may name a page that expiry
+    // dropped (FORMAT.md section 7).
     const std::uint32_t prev_field = get_u32(p + fmt::data::kPrev);
-    if (prev_field != prev)
-      error(pg, prev == 0
-                    ? "the head page has prev link " + num(prev_field) +
-                          ", expected 0"
-                    : "prev link is " + num(prev_field) + ", expected " +
-                          num(prev) + " (the page whose next link leads here)");
+    if (prev != 0 && prev_field != prev)
+      error(pg, "prev link is " + num(prev_field) + ", expected " + num(prev) +
+                    " (the page whose next link leads here)");
     const std::uint32_t cont = get_u16(p + fmt::data::kCont);
     const std::uint32_t end =
         is_tail ? d_.tail_offset : std::uint32_t{get_u16(p + fmt::data::kEnd)};
@@ -803,14 +860,20 @@ void ChainWalker::run() {
     // Continuation bytes of the record begun on an earlier page.
     const std::uint32_t want_cont =
         pend_.active ? static_cast<std::uint32_t>(std::min<std::uint64_t>(
-                           pend_.body_len - pend_.have, ps_ - kHdr))
+                           pend_.h.body_len - pend_.have, ps_ - kHdr))
                      : 0;
-    if (cont != want_cont) {
+    // On the head, continuation bytes belong to an expired record whose
+    // first pages were dropped (then the head's first key, checked below,
+    // is at most the stream's first key).
+    bool live_here = false; // some live record has bytes on this page
+    if (prev == 0 && bounds_ok)
+      st_.expired_bytes += cont;
+    if (prev != 0 && cont != want_cont) {
       error(pg, pend_.active
                     ? "cont is " + num(cont) + ", but record " +
                           num(pend_.key) + " (page " + num(pend_.page) +
                           ") continues here with " +
-                          num(pend_.body_len - pend_.have) +
+                          num(pend_.h.body_len - pend_.have) +
                           " more bytes (expected cont " + num(want_cont) + ")"
                     : "cont is " + num(cont) +
                           ", but no record continues onto this page");
@@ -823,6 +886,7 @@ void ChainWalker::run() {
                       num(pend_.key) + " that continues here");
       if (bounds_ok) {
         pend_.last_page = pg;
+        live_here = live(pend_.key);
         feed(p + kHdr, cont);
       } else {
         pend_.active = false;
@@ -852,7 +916,7 @@ void ChainWalker::run() {
       std::uint64_t ts = base_ts;
       while (off < end) {
         RecordHeader h;
-        if (!parse_record_header(p, off, end, h)) {
+        if (!parse_record_header(p, off, end, v3, h)) {
           error(pg, "bad record header at offset " + num(off));
           parsed = false;
           break;
@@ -864,7 +928,7 @@ void ChainWalker::run() {
           parsed = false;
           break;
         }
-        const std::uint64_t delta = h.ts_flags >> 1;
+        const std::uint64_t delta = h.ts_delta;
         if (n == 0 && cont == 0 && delta != 0)
           error(pg, "the first record's timestamp delta is " + num(delta) +
                         ", expected 0 (the base timestamp is its timestamp)");
@@ -882,7 +946,7 @@ void ChainWalker::run() {
                         ", but the stream's next key is " + num(d_.next_key));
           past_end_reported = true;
         }
-        const bool has_headers = h.ts_flags & 1;
+        live_here |= live(key);
         const std::uint32_t body = off + h.size;
         const std::uint64_t body_end = std::uint64_t{body} + h.body_len;
         const std::uint32_t crc =
@@ -892,8 +956,8 @@ void ChainWalker::run() {
         if (body_end <= end) {
           std::string_view b =
               as_sv(p + body, static_cast<std::size_t>(h.body_len));
-          finish(key, ts, pg, off, h.size, has_headers, h.crc,
-                 crc32c::extend(crc, b.data(), b.size()), b, h.body_len, pg);
+          finish(key, ts, pg, off, h, crc32c::extend(crc, b.data(), b.size()),
+                 b, pg);
           off = static_cast<std::uint32_t>(body_end);
           continue;
         }
@@ -917,10 +981,7 @@ void ChainWalker::run() {
         pend_.page = pg;
         pend_.off = off;
         pend_.crc = crc;
-        pend_.stored = h.crc;
-        pend_.body_len = h.body_len;
-        pend_.header_size = h.size;
-        pend_.has_headers = has_headers;
+        pend_.h = h;
         pend_.last_page = pg;
         feed(p + body, ps_ - body);
         off = ps_;
@@ -929,6 +990,7 @@ void ChainWalker::run() {
     }
     if (n > 0)
       starts.emplace_back(first_key, pg);
+    st_.expired_pages += !live_here;
     expect = first_key + n;
     if (parsed)
       expect_known = true;
@@ -954,6 +1016,15 @@ void ChainWalker::run() {
     prev = pg;
     pg = next;
   }
+  // Reads judge TTLs only in streams whose descriptor has kHasTtl
+  // (engine.cpp, ttl_now), so without it a record outlives its TTL.
+  if (untagged_ttl_ > 0)
+    desc_error("record " + num(untagged_key_) + " has a TTL" +
+               (untagged_ttl_ > 1
+                    ? " (and " + num(untagged_ttl_ - 1) + " more live records)"
+                    : "") +
+               ", but the flags lack kHasTtl (1): reads would show it after "
+               "its TTL runs out");
   if (!reached_tail) {
     desc_error("the value chain from head page " + num(d_.head) +
                " does not reach the tail page " + num(d_.tail));
@@ -1170,8 +1241,20 @@ bool check_entry(const File& f, const Stream& s, Sink& sink) {
     sink.error(s.leaf, what + "stream id " + num(d.id) +
                            " is not below the meta page's next stream id " +
                            num(f.next_stream_id()));
-  if (d.reserved != 0)
-    sink.error(s.leaf, what + "reserved bytes 100..103 are not zero");
+  if ((d.flags & ~fmt::desc::kHasTtl) != 0)
+    sink.error(s.leaf, what + "flags " + num(d.flags) + " are not known");
+  // Every commit that changes a stream expires it down to its limits, so a
+  // committed descriptor is within them (max age needs a clock: not here).
+  const char* why = " (a commit that changes a stream expires it down to "
+                    "its retention)";
+  if (ok && d.max_records && d.next_key - d.first_key > d.max_records)
+    sink.error(s.leaf, what + num(d.next_key - d.first_key) +
+                           " live records, over the retention's max records " +
+                           num(d.max_records) + why);
+  if (d.max_bytes && d.bytes > d.max_bytes)
+    sink.error(s.leaf, what + num(d.bytes) +
+                           " payload bytes, over the retention's max bytes " +
+                           num(d.max_bytes) + why);
   return ok;
 }
 
@@ -1561,6 +1644,52 @@ std::string describe_key(std::string_view key, KeyKind kind) {
   return "x'" + text::hex(key) + "'";
 }
 
+std::string describe_stream_flags(std::uint32_t flags) {
+  return describe_bits(flags, fmt::desc::kHasTtl, "has TTL");
+}
+
+std::string describe_duration(std::uint64_t us) {
+  constexpr std::uint64_t kSecond = 1'000'000;
+  static constexpr std::pair<std::uint64_t, char> kUnits[] = {
+      {86'400 * kSecond, 'd'}, {3'600 * kSecond, 'h'}, {60 * kSecond, 'm'}};
+  std::string s;
+  auto part = [&](const std::string& p) { s += (s.empty() ? "" : " ") + p; };
+  for (auto [size, unit] : kUnits)
+    if (us >= size) {
+      part(num(us / size) + unit);
+      us %= size;
+    }
+  if (us > 0 || s.empty()) {
+    std::string sec = num(us / kSecond);
+    if (const std::uint64_t frac = us % kSecond) {
+      char b[8];
+      std::snprintf(b, sizeof b, "%06" PRIu64, frac);
+      std::string digits = b;
+      digits.erase(digits.find_last_not_of('0') + 1);
+      sec += "." + digits;
+    }
+    part(sec + "s");
+  }
+  return s;
+}
+
+std::string describe_bytes(std::uint64_t n) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
+                                           "TiB", "PiB", "EiB"};
+  if (n < 1024)
+    return num(n) + (n == 1 ? " byte" : " bytes");
+  int u = 0; // kUnits[u] is the largest unit n holds at least one of
+  while (u + 1 < 6 && (n >> (10 * (u + 2))) != 0)
+    ++u;
+  const int shift = 10 * (u + 1);
+  if ((n >> shift) << shift == n)
+    return num(n >> shift) + " " + kUnits[u];
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f %s",
+                std::ldexp(static_cast<double>(n), -shift), kUnits[u]);
+  return b;
+}
+
 std::vector<Stream> streams(const File& f, std::vector<Problem>* problems) {
   std::vector<Problem> local;
   Sink sink(problems ? *problems : local, std::size_t(-1));
@@ -1653,6 +1782,7 @@ Report check(const File& f, const CheckOptions& options) {
     StreamStats st;
     st.name = s.name;
     st.id = s.d.id;
+    st.descriptor = s.d;
     if (!check_entry(f, s, sink)) {
       r.streams.push_back(std::move(st));
       continue;
@@ -1749,6 +1879,7 @@ Report check(const File& f, const CheckOptions& options) {
     r.freelist_dir_pages = w.dir_pages;
     r.freelist_chunk_pages = w.chunk_pages;
     r.free_pages = w.free_pages;
+    r.reusable_pages = w.reusable;
   }
 
   // Every page is reachable exactly once or free (FORMAT.md section 11).
@@ -1848,14 +1979,20 @@ void descriptor_fields(std::vector<Field>& out, std::uint32_t base,
   out.push_back(
       text(base + k::kCreated, 8, "created",
            num(d.created) + " (" + text::format_iso8601(d.created) + ")"));
-  out.push_back(
-      field(base + k::kMaxAge, 8, "retention max age (us)", d.max_age));
-  out.push_back(
-      field(base + k::kMaxBytes, 8, "retention max bytes", d.max_bytes));
-  out.push_back(
-      field(base + k::kMaxRecords, 8, "retention max records", d.max_records));
+  auto limit = [](std::uint64_t v, std::string readable) {
+    return v ? num(v) + (readable.empty() ? "" : " (" + readable + ")")
+             : "0 (none)";
+  };
+  out.push_back(text(base + k::kMaxAge, 8, "retention max age (us)",
+                     limit(d.max_age, describe_duration(d.max_age))));
+  out.push_back(text(base + k::kMaxBytes, 8, "retention max bytes",
+                     limit(d.max_bytes, describe_bytes(d.max_bytes))));
+  out.push_back(text(base + k::kMaxRecords, 8, "retention max records",
+                     limit(d.max_records, "")));
   out.push_back(field(base + k::kDataPages, 4, "data pages", d.data_pages));
-  out.push_back(field(base + k::kDataPages + 4, 4, "reserved", d.reserved));
+  out.push_back(
+      text(base + k::kFlags, 4, "flags",
+           num(d.flags) + " (" + describe_stream_flags(d.flags) + ")"));
 }
 
 void checked_header(PageDump& out, const std::uint8_t* p, std::uint32_t ps,
@@ -1979,7 +2116,13 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
   const std::uint64_t first_key = get_u64(p + dp::kFirstKey);
   const std::uint64_t base_ts = get_u64(p + dp::kBaseTs);
   out.header.push_back(field(dp::kType, 1, "page type", p[0]));
-  out.header.push_back(field(1, 1, "reserved", p[1]));
+  out.header.push_back(
+      text(dp::kFlags, 1, "flags",
+           num(p[dp::kFlags]) + " (" +
+               describe_bits(p[dp::kFlags], dp::kRecordsV3,
+                             "records v3: TTL bits in record headers") +
+               ")"));
+  const bool v3 = p[dp::kFlags] & dp::kRecordsV3;
   out.header.push_back(field(dp::kCont, 2, "cont", cont));
   out.header.push_back(field(dp::kEnd, 2, "end (seal)", end));
   out.header.push_back(field(6, 2, "reserved", get_u16(p + 6)));
@@ -1992,18 +2135,30 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
            num(base_ts) + " (" + text::format_iso8601(base_ts) + ")"));
 
   // A stream's tail page ends at the descriptor's tail offset, whatever its
-  // (seal) end field says.
-  bool tail = false;
+  // (seal) end field says. On its head page, the records below its first
+  // key are expired (FORMAT.md section 7).
+  bool tail = false, head = false;
+  std::uint64_t live_from = 0;
   if (f.has_snapshot() && out.pgno < f.page_count()) {
-    for (const Stream& s : streams(f, nullptr))
-      if (s.value_size >= fmt::desc::kSize && s.d.tail == out.pgno) {
+    for (const Stream& s : streams(f, nullptr)) {
+      if (s.value_size < fmt::desc::kSize)
+        continue;
+      if (s.d.head == out.pgno && !head) {
+        head = true;
+        live_from = s.d.first_key;
+        if (first_key < live_from || cont > 0)
+          out.notes.push_back("the head page of stream " + text::quote(s.name) +
+                              ": records below its first key " +
+                              num(live_from) + " are expired");
+      }
+      if (s.d.tail == out.pgno && !tail) {
         out.notes.push_back("the tail page of stream " + text::quote(s.name) +
                             ": records end at its tail offset " +
                             num(s.d.tail_offset) + ", not at end");
         end = s.d.tail_offset;
         tail = true;
-        break;
       }
+    }
   }
   if (end > ps || kHdr + cont > end) {
     out.notes.push_back("cont " + num(cont) + " and end " + num(end) +
@@ -2013,16 +2168,19 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
   if (cont > 0) {
     Item it;
     it.title = "continuation";
-    it.fields.push_back(text(kHdr, cont, "bytes",
-                             num(cont) + " bytes of a record begun on an "
-                                         "earlier page"));
+    it.fields.push_back(
+        text(kHdr, cont, "bytes",
+             num(cont) +
+                 " bytes of a record begun on an "
+                 "earlier page" +
+                 (head ? " (expired; that page was dropped)" : "")));
     out.items.push_back(std::move(it));
   }
   std::uint32_t off = kHdr + cont;
   std::uint64_t ts = base_ts;
   for (std::uint64_t i = 0; off < end; ++i) {
     RecordHeader h;
-    if (!parse_record_header(p, off, end, h)) {
+    if (!parse_record_header(p, off, end, v3, h)) {
       out.notes.push_back("bad record header at offset " + num(off));
       return;
     }
@@ -2032,23 +2190,35 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
                           " bytes, over the limit");
       return;
     }
-    ts += h.ts_flags >> 1;
+    ts += h.ts_delta;
     const std::uint64_t key = first_key + i;
     Item it;
-    it.title = "record " + num(key);
+    it.title = "record " + num(key) + (key < live_from ? " (expired)" : "");
     it.fields.push_back(Field{0, 0, "key", num(key), true});
     it.fields.push_back(Field{0, 0, "timestamp",
                               num(ts) + " (" + text::format_iso8601(ts) + ")",
                               false});
+    if (h.ttl) {
+      const std::uint64_t e = expiry(ts, h.ttl);
+      it.fields.push_back(Field{0, 0, "expires",
+                                num(e) + " (" + text::format_iso8601(e) + ")",
+                                false});
+    }
     std::uint64_t len;
     const std::size_t n1 = get_varint(p + off, p + end, len); // as stored
     it.fields.push_back(
         field(off, static_cast<std::uint32_t>(n1), "body length", h.body_len));
+    const std::uint32_t ttl_at = off + h.size - 4 - h.ttl_size;
     it.fields.push_back(
         text(off + static_cast<std::uint32_t>(n1),
-             h.size - 4 - static_cast<std::uint32_t>(n1), "ts/flags",
-             "delta " + num(h.ts_flags >> 1) +
-                 ((h.ts_flags & 1) ? ", headers" : ", no headers")));
+             ttl_at - off - static_cast<std::uint32_t>(n1), "ts/flags",
+             "delta " + num(h.ts_delta) +
+                 (h.has_headers ? ", headers" : ", no headers") +
+                 (h.ttl ? ", ttl" : "")));
+    if (h.ttl)
+      it.fields.push_back(
+          text(ttl_at, h.ttl_size, "ttl",
+               num(h.ttl) + " us (" + describe_duration(h.ttl) + ")"));
     const std::uint32_t body = off + h.size;
     const std::uint64_t body_end = std::uint64_t{body} + h.body_len;
     std::string crc_text = hex32(h.crc);
@@ -2061,7 +2231,7 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
       it.fields.push_back(text(body - 4, 4, "crc", crc_text));
       std::string_view value;
       std::vector<std::pair<std::string_view, std::string_view>> hs;
-      if (split_body(b, h.ts_flags & 1, value, &hs)) {
+      if (split_body(b, h.has_headers, value, &hs)) {
         for (auto& [name, v] : hs)
           it.fields.push_back(Field{0, 0, "header",
                                     text::quote(name) + " = " + text::quote(v),

@@ -203,7 +203,7 @@ struct Descriptor {
   std::uint64_t max_bytes = 0;
   std::uint64_t max_records = 0;
   std::uint32_t data_pages = 0;
-  std::uint32_t reserved = 0;
+  std::uint32_t flags = 0; // format::desc::kHasTtl
 };
 
 struct Stream {
@@ -216,6 +216,15 @@ struct Stream {
 // The streams of the catalog in stored order, as far as the catalog can be
 // read; what could not be read is in *problems.
 std::vector<Stream> streams(const File& f, std::vector<Problem>* problems);
+
+// Descriptor fields as people read them (stream NAME, page N, analyze).
+// Flags: "none", "has TTL", and bits this build does not know as
+// "unknown 0x...". A duration in microseconds by its parts ("7d",
+// "1d 2h 30m", "1.5s"); a byte count with a binary unit ("8 MiB",
+// "1.5 KiB", "100 bytes").
+std::string describe_stream_flags(std::uint32_t flags);
+std::string describe_duration(std::uint64_t us);
+std::string describe_bytes(std::uint64_t n);
 
 // ---------------------------------------------------------------------------
 // Pages, trees and the free list, decoded for display
@@ -313,12 +322,26 @@ struct TreeStats {
 struct StreamStats {
   std::string name;
   std::uint64_t id = 0;
-  std::uint64_t records = 0;             // live records found in the chain
-  std::uint64_t payload_bytes = 0;       // their values
-  std::uint64_t header_bytes = 0;        // their header blocks, with the length
-  std::uint64_t record_header_bytes = 0; // length, ts/flags varints and CRC
+  Descriptor descriptor;           // as stored: first key, retention, flags
+  std::uint64_t records = 0;       // live records found in the chain
+  std::uint64_t payload_bytes = 0; // their values
+  std::uint64_t header_bytes = 0;  // their header blocks, with the length
+  std::uint64_t record_header_bytes = 0; // varints (ttl too) and CRC
   std::uint64_t data_pages = 0;
   std::uint64_t data_used_bytes = 0; // record bytes on the data pages
+  // What expiry left on the data pages (FORMAT.md section 7): records with
+  // keys below the first key, on the head page, and the bytes they take
+  // there (headers and bodies, and the continuation at the head of an
+  // expired record whose start page was dropped).
+  std::uint64_t expired_records = 0;
+  std::uint64_t expired_bytes = 0;
+  std::uint64_t expired_pages = 0; // data pages no live record has a byte on
+  // The live records with a TTL, their values, and the earliest and latest
+  // time one runs out (timestamp + TTL; 0 when there is none).
+  std::uint64_t ttl_records = 0;
+  std::uint64_t ttl_payload_bytes = 0;
+  std::uint64_t ttl_first_expiry = 0;
+  std::uint64_t ttl_last_expiry = 0;
   TreeStats index;
 };
 
@@ -337,6 +360,7 @@ struct Report {
   std::uint64_t freelist_dir_pages = 0;
   std::uint64_t freelist_chunk_pages = 0;
   std::uint64_t free_pages = 0;
+  std::uint64_t reusable_pages = 0; // as FreeListView::reusable_pages
   std::uint64_t unreachable_pages = 0;
   std::vector<StreamStats> streams;
   std::uint64_t records = 0;
@@ -362,14 +386,19 @@ Report check(const File& f, const CheckOptions& options = {});
 struct DumpRecord {
   std::uint64_t key = 0;
   std::uint64_t timestamp = 0;
+  // When its TTL runs out (Record::expires: timestamp + TTL, saturated);
+  // 0 if it has none.
+  std::uint64_t expires = 0;
   std::string_view value;
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
-// Calls fn for every live record of `stream` whose checksum holds, in key
-// order (views valid during the call). Returns the problems met on the way;
-// a damaged record is skipped, a broken chain ends the dump. Throws
-// klite::Error(NoSuchStream) if the catalog has no such stream.
+// Calls fn for every live record of `stream` (key >= first key) whose
+// checksum holds, in key order (views valid during the call). It does not
+// know the time, so records whose TTL has run out are among them. Returns
+// the problems met on the way; a damaged record is skipped, a broken chain
+// ends the dump. Throws klite::Error(NoSuchStream) if the catalog has no
+// such stream.
 std::vector<Problem> dump(const File& f, std::string_view stream,
                           const std::function<void(const DumpRecord&)>& fn);
 

@@ -1,5 +1,6 @@
 #include "tools/inspect_cli.h"
 
+#include "engine/format.h"
 #include "engine/inspect.h"
 #include "engine/text.h"
 
@@ -42,8 +43,9 @@ commands:
                   a stream even if it is called catalog
   freelist        the free pages and the transactions that freed them
   analyze         space use, like sqlite3_analyzer: per stream pages,
-                  payload, overhead, fill, index size; free pages; bytes on
-                  disk per payload byte
+                  payload, overhead, fill, index size, expired records
+                  still on disk, TTLs, retention; free and reusable pages;
+                  bytes on disk per payload byte
   check           the full integrity check; prints every problem with its
                   page number
   dump NAME       every record of stream NAME as JSON lines (below)
@@ -56,7 +58,12 @@ dump output, one JSON object per line, in key order:
   {"key":1,"ts":"2026-11-25T10:00:00.000000Z","value":"text"}
   {"key":2,"ts":"2026-11-25T10:00:00.001500Z","value":"AP8=","encoding":"base64"}
   {"key":3,"ts":"...","value":"ok","headers":[{"name":"t","value":"x"}]}
-  ts is the append time in UTC with microseconds. value is the payload as a
+  {"key":4,"ts":"...","expires":"2026-11-25T10:01:00.001500Z","value":"x"}
+  Every record from the stream's first key on (expired ones are not). ts
+  is the append time in UTC with microseconds; expires, only for a record
+  with a TTL, is when it runs out (ts + TTL). dump does not know the time,
+  so records whose TTL has run out, which reads no longer return, are
+  shown too. value is the payload as a
   JSON string when it is valid UTF-8, otherwise base64 (RFC 4648, padded)
   with "encoding":"base64". headers appears only when the record has
   headers, in append order; a header whose name or value is not valid UTF-8
@@ -431,7 +438,23 @@ struct Cli {
         .field("created", text::format_iso8601(d.created))
         .field("max_age_us", d.max_age)
         .field("max_bytes", d.max_bytes)
-        .field("max_records", d.max_records);
+        .field("max_records", d.max_records)
+        .field("flags", d.flags)
+        .field("has_ttl", (d.flags & format::desc::kHasTtl) != 0);
+  }
+
+  // The retention lines of stream NAME and analyze, "none" for no limit.
+  static std::vector<std::pair<std::string, std::string>>
+  retention_lines(const Descriptor& d) {
+    return {
+        {"retention max age", d.max_age ? num(d.max_age) + " us (" +
+                                              describe_duration(d.max_age) + ")"
+                                        : "none"},
+        {"retention max bytes",
+         d.max_bytes
+             ? num(d.max_bytes) + " (" + describe_bytes(d.max_bytes) + ")"
+             : "none"},
+        {"retention max records", d.max_records ? num(d.max_records) : "none"}};
   }
 
   int streams_cmd() {
@@ -514,7 +537,7 @@ struct Cli {
       return report_problems(problems, err);
     }
     const Descriptor& d = s->d;
-    auto line = [&](const char* k, const std::string& v) {
+    auto line = [&](const std::string& k, const std::string& v) {
       out << pad(k, 22) << v << '\n';
     };
     auto time = [](std::uint64_t t) {
@@ -537,9 +560,9 @@ struct Cli {
     line("first timestamp", time(d.first_ts));
     line("last timestamp", time(d.last_ts));
     line("created", time(d.created));
-    line("retention max age", d.max_age ? num(d.max_age) + " us" : "none");
-    line("retention max bytes", d.max_bytes ? num(d.max_bytes) : "none");
-    line("retention max records", d.max_records ? num(d.max_records) : "none");
+    for (const auto& [k, v] : retention_lines(d))
+      line(k, v);
+    line("flags", num(d.flags) + " (" + describe_stream_flags(d.flags) + ")");
     return report_problems(problems, err);
   }
 
@@ -856,15 +879,18 @@ struct Cli {
       return need_snapshot();
     const double ps = f.page_size();
     const double in_pages = ps * f.page_count();
+    const std::uint64_t preallocated =
+        f.file_pages() > r.page_count ? f.file_pages() - r.page_count : 0;
+    // Room a writer fills before the file grows: free and preallocated pages.
+    const std::uint64_t free_bytes =
+        (r.free_pages + preallocated) * std::uint64_t{r.page_size};
     if (json) {
       Json j(out);
       j.begin_object()
           .field("file_size", r.file_size)
           .field("page_size", r.page_size)
           .field("page_count", r.page_count)
-          .field("preallocated_pages", f.file_pages() > r.page_count
-                                           ? f.file_pages() - r.page_count
-                                           : 0)
+          .field("preallocated_pages", preallocated)
           .field("payload_bytes", r.payload_bytes)
           .field("records", r.records)
           .key("disk_bytes_per_payload_byte");
@@ -888,7 +914,12 @@ struct Cli {
           .field("directory_pages", r.freelist_dir_pages)
           .field("chunk_pages", r.freelist_chunk_pages)
           .field("free_pages", r.free_pages)
+          .field("reusable_pages", r.reusable_pages)
           .end_object();
+      j.field("free_bytes", free_bytes)
+          .key("free_fraction")
+          .real(r.file_size ? static_cast<double>(free_bytes) / r.file_size
+                            : 0);
       j.field("unreachable_pages", r.unreachable_pages);
       j.key("streams").begin_array();
       for (const StreamStats& s : r.streams) {
@@ -916,6 +947,28 @@ struct Cli {
             .field("depth", s.index.depth)
             .field("used_bytes", s.index.used_bytes)
             .end_object()
+            .field("first_key", s.descriptor.first_key)
+            .field("next_key", s.descriptor.next_key)
+            .field("expired_records", s.expired_records)
+            .field("expired_bytes", s.expired_bytes)
+            .field("expired_pages", s.expired_pages)
+            .field("has_ttl", (s.descriptor.flags & format::desc::kHasTtl) != 0)
+            .field("ttl_records", s.ttl_records)
+            .field("ttl_payload_bytes", s.ttl_payload_bytes);
+        for (auto [k, t] : {std::pair{"ttl_first_expiry", s.ttl_first_expiry},
+                            std::pair{"ttl_last_expiry", s.ttl_last_expiry}}) {
+          j.key(k);
+          if (t)
+            j.str(text::format_iso8601(t));
+          else
+            j.null();
+        }
+        j.key("retention")
+            .begin_object()
+            .field("max_age_us", s.descriptor.max_age)
+            .field("max_bytes", s.descriptor.max_bytes)
+            .field("max_records", s.descriptor.max_records)
+            .end_object()
             .end_object();
       }
       j.end_array();
@@ -935,9 +988,8 @@ struct Cli {
     line("page count", num(r.page_count) + " (" +
                            num(static_cast<std::uint64_t>(in_pages)) +
                            " bytes)");
-    if (f.file_pages() > r.page_count)
-      line("preallocated pages",
-           num(f.file_pages() - r.page_count) + " (past the page count)");
+    if (preallocated)
+      line("preallocated pages", num(preallocated) + " (past the page count)");
     line("streams", num(r.streams.size()));
     line("records", num(r.records));
     line("payload bytes", num(r.payload_bytes));
@@ -967,6 +1019,13 @@ struct Cli {
                                 " chunk)");
     line("free pages",
          num(r.free_pages) + " (" + pct(r.free_pages, r.page_count) + ")");
+    line("reusable free pages",
+         num(r.reusable_pages) +
+             " (by the next commit, if no reader holds an older snapshot)");
+    line("free space in the file", num(free_bytes) + " bytes (" +
+                                       pct(static_cast<double>(free_bytes),
+                                           static_cast<double>(r.file_size)) +
+                                       "): free and preallocated pages");
     if (r.unreachable_pages)
       line("unreachable pages", num(r.unreachable_pages));
     for (const StreamStats& s : r.streams) {
@@ -974,6 +1033,18 @@ struct Cli {
           << std::string(30, '*') << '\n';
       const double data = ps * s.data_pages;
       line("records", num(s.records));
+      line("first live key", num(s.descriptor.first_key));
+      line("expired records on disk",
+           num(s.expired_records) + " (" + num(s.expired_bytes) + " bytes)");
+      line("pages with no live record", num(s.expired_pages));
+      line("records with a TTL", num(s.ttl_records) + " (" +
+                                     num(s.ttl_payload_bytes) +
+                                     " payload bytes)");
+      if (s.ttl_records)
+        line("TTLs run out", text::format_iso8601(s.ttl_first_expiry) + " .. " +
+                                 text::format_iso8601(s.ttl_last_expiry));
+      for (const auto& [k, v] : retention_lines(s.descriptor))
+        line(k, v);
       line("payload bytes", num(s.payload_bytes));
       line("average payload",
            s.records ? ratio(s.payload_bytes, s.records) : "n/a");
@@ -989,7 +1060,8 @@ struct Cli {
            num(overhead) + " (" + pct(overhead, data) + "): page headers " +
                num(32 * s.data_pages) + ", record headers " +
                num(s.record_header_bytes) + ", header blocks " +
-               num(s.header_bytes) + ", unused " +
+               num(s.header_bytes) + ", expired " + num(s.expired_bytes) +
+               ", unused " +
                num(static_cast<std::uint64_t>(data) -
                    std::min<std::uint64_t>(static_cast<std::uint64_t>(data),
                                            32 * s.data_pages +
@@ -1056,6 +1128,8 @@ struct Cli {
       problems = dump(f, name, [&](const DumpRecord& r) {
         line = "{\"key\":" + num(r.key) + ",\"ts\":\"" +
                text::format_iso8601(r.timestamp) + "\"";
+        if (r.expires)
+          line += ",\"expires\":\"" + text::format_iso8601(r.expires) + "\"";
         if (text::is_valid_utf8(r.value)) {
           put_string("value", r.value);
         } else {

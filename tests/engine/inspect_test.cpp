@@ -7,9 +7,10 @@
 // find the damage by structure; each case checks that check() names the
 // problem and its page. The command line is run in process (run_cli) and, a
 // little, as the built binary (exit codes). Golden files under tests/golden/
-// hold the header and meta output of a deterministic file, and the meta
+// hold the header and meta output of a deterministic file, the meta
 // output of one whose commits list their ranges, whole and with its last
-// commit torn; rewrite them with KLITE_UPDATE_GOLDEN=1.
+// commit torn, and the analyze and stream output of one after expiry;
+// rewrite them with KLITE_UPDATE_GOLDEN=1.
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
@@ -124,24 +125,30 @@ std::string describe(const ins::Report& r) {
 }
 
 // True if the report has an error (not a warning) on `page` whose message
-// contains `what`.
-bool has_error(const ins::Report& r, std::uint32_t page,
-               std::string_view what) {
+// contains `what` (is `what`, if exact).
+bool has_error(const ins::Report& r, std::uint32_t page, std::string_view what,
+               bool exact = false) {
   return std::any_of(
       r.problems.begin(), r.problems.end(), [&](const ins::Problem& p) {
-        return !p.warning && p.page == page && contains(p.message, what);
+        return !p.warning && p.page == page &&
+               (exact ? p.message == what : contains(p.message, what));
       });
 }
 
-#define CHECK_PROBLEM(report, page, what)                                      \
+#define CHECK_PROBLEM_(report, page, what, exact)                              \
   do {                                                                         \
     const auto& rep_ = (report);                                               \
     INFO("problems:\n" << describe(rep_));                                     \
     CHECK_FALSE(rep_.clean());                                                 \
-    CHECK_MESSAGE(has_error(rep_, (page), (what)),                             \
+    CHECK_MESSAGE(has_error(rep_, (page), (what), (exact)),                    \
                   "expected an error on page " << (page) << " with \""         \
                                                << (what) << "\"");             \
   } while (0)
+#define CHECK_PROBLEM(report, page, what)                                      \
+  CHECK_PROBLEM_(report, page, what, false)
+// The error's whole message, for the problems a person reads.
+#define CHECK_EXACT_PROBLEM(report, page, what)                                \
+  CHECK_PROBLEM_(report, page, what, true)
 
 // ---------------------------------------------------------------------------
 // Files
@@ -234,6 +241,47 @@ void build_listed(const std::string& path, int commits) {
   }
 }
 
+constexpr std::uint64_t kT0 = 1'795'600'800'000'000; // 2026-11-25T10:00:00Z
+constexpr std::chrono::microseconds kMinute{60'000'000};
+
+// A file of 1 KiB pages after expiry, every timestamp fixed:
+//  - "ev": records 1..30 of 90 bytes at kT0 + key ms, a TTL of a minute
+//    on every third, expired below key 14: its head page begins with the
+//    end of record 11, whose start page was dropped, then expired records
+//    12 (with a TTL) and 13;
+//  - "span": its head page begins with the end of expired record 2, whose
+//    start page was dropped;
+//  - "capped": kept to 5 of its 20 records by its retention;
+//  - "kept": every retention limit set, one record with a TTL of 90 min;
+//  - "done": every record expired, the last page kept;
+//  - "plain": no TTL, nothing expired.
+void build_expiry(const std::string& path) {
+  FakeClock clock;
+  clock.set(kT0);
+  Engine e = Engine::open(path, options(1024, clock));
+  auto w = e.write();
+  for (std::uint64_t k = 1; k <= 30; ++k) {
+    clock.set(kT0 + k * 1000);
+    w.append("ev", value_of(k, 90), {},
+             k % 3 == 0 ? kMinute : std::chrono::microseconds{0});
+  }
+  for (std::uint64_t k = 1; k <= 4; ++k)
+    w.append("span", value_of(k, k == 1 ? 600 : k == 2 ? 900 : 100));
+  w.create_stream("capped", klite::Retention{{}, 0, 5});
+  for (std::uint64_t k = 1; k <= 20; ++k)
+    w.append("capped", value_of(k, 50));
+  w.create_stream("kept",
+                  klite::Retention{std::chrono::hours(24 * 7), 8 << 20, 1000});
+  w.append("kept", "k1", {}, 90 * kMinute);
+  for (std::uint64_t k = 1; k <= 3; ++k)
+    w.append("done", value_of(k, 100));
+  w.append("plain", "p");
+  w.commit();
+  e.expire_before("ev", 14);
+  e.expire_before("span", 3);
+  e.expire_before("done", 4);
+}
+
 // The records of every stream, as the engine opened read-only sees them.
 std::uint64_t engine_records(const std::string& path) {
   Options o;
@@ -296,6 +344,30 @@ std::uint32_t field_offset(const ins::File& f, std::uint32_t pgno,
       return x.offset;
   FAIL("no field " << name);
   return 0;
+}
+
+// Changes field `name` of stream s's descriptor where dump_page finds it
+// in the catalog leaf, then fixes the leaf's CRC, so that only the field is
+// wrong.
+template <class Change>
+void patch_descriptor(Image& im, const ins::Stream& s, std::string_view name,
+                      Change change) {
+  std::uint32_t off = 0;
+  const std::string key = "\"" + s.name + "\"";
+  ins::PageDump d = ins::dump_page(im.file(), s.leaf);
+  for (const ins::Item& it : d.items) {
+    if (std::none_of(it.fields.begin(), it.fields.end(),
+                     [&](const ins::Field& x) {
+                       return x.name == "key" && x.value == key;
+                     }))
+      continue;
+    for (const ins::Field& x : it.fields)
+      if (x.name == name)
+        off = x.offset;
+  }
+  REQUIRE(off != 0);
+  change(im.at(s.leaf, off));
+  im.fix_page_crc(s.leaf);
 }
 
 bool update_golden() {
@@ -500,19 +572,19 @@ TEST_CASE("Inspect: files that cannot be opened") {
   klite::test::write_file_bytes(dir.file("text"), std::string(10000, 'z'));
   CHECK(code_of(dir.file("text")) == ErrorCode::NotKlite);
 
-  // A meta page with a valid checksum and version 3.
-  Engine::open(dir.file("v3"));
-  Image im{klite::test::read_file_bytes(dir.file("v3")), 4096};
-  wr32(im.bytes, im.at(1, fmt::meta::kVersion), 3);
+  // A meta page with a valid checksum and version 4.
+  Engine::open(dir.file("v4"));
+  Image im{klite::test::read_file_bytes(dir.file("v4")), 4096};
+  wr32(im.bytes, im.at(1, fmt::meta::kVersion), 4);
   im.fix_meta_crc(1);
-  klite::test::write_file_bytes(dir.file("v3"), im.bytes);
-  CHECK(code_of(dir.file("v3")) == ErrorCode::Unsupported);
-  const std::string v3 =
-      dir.file("v3") +
-      ": unsupported format version 3 (this build reads 1 to 2)";
-  CHECK_THROWS_WITH_AS(ins::File{dir.file("v3")}, v3.c_str(), klite::Error);
+  klite::test::write_file_bytes(dir.file("v4"), im.bytes);
+  CHECK(code_of(dir.file("v4")) == ErrorCode::Unsupported);
+  const std::string v4 =
+      dir.file("v4") +
+      ": unsupported format version 4 (this build reads 1 to 3)";
+  CHECK_THROWS_WITH_AS(ins::File{dir.file("v4")}, v4.c_str(), klite::Error);
 
-  for (const char* name : {"missing", "empty", "text", "v3"}) {
+  for (const char* name : {"missing", "empty", "text", "v4"}) {
     CAPTURE(name);
     CliResult c = cli({dir.file(name), "check"});
     CHECK(c.code == ins::kExitCannot);
@@ -1081,22 +1153,7 @@ TEST_CASE("Inspect: descriptor fields that disagree with the chain") {
   const ins::Stream& alpha = stream(ss, "alpha");
   const std::uint32_t leaf = alpha.leaf;
   auto patch = [&](const char* name, auto change) {
-    std::uint32_t off = 0;
-    ins::PageDump d = ins::dump_page(f0, leaf);
-    for (const ins::Item& it : d.items) {
-      bool is_alpha = std::any_of(
-          it.fields.begin(), it.fields.end(), [](const ins::Field& x) {
-            return x.name == "key" && x.value == "\"alpha\"";
-          });
-      if (!is_alpha)
-        continue;
-      for (const ins::Field& x : it.fields)
-        if (x.name == name)
-          off = x.offset;
-    }
-    REQUIRE(off != 0);
-    change(im.at(leaf, off));
-    im.fix_page_crc(leaf);
+    patch_descriptor(im, alpha, name, change);
   };
   SUBCASE("data pages") {
     patch("data pages",
@@ -1143,6 +1200,270 @@ TEST_CASE("Inspect: descriptor fields that disagree with the chain") {
   SUBCASE("stream id") {
     patch("stream id", [&](std::size_t at) { wr64(im.bytes, at, 1u << 20); });
     CHECK_PROBLEM(im.check(), leaf, "next stream id");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Expiry and TTLs
+
+TEST_CASE("Inspect: expired ranges and TTLs") {
+  TempDir dir;
+  build_expiry(dir.file());
+  ins::File f(dir.file());
+  ins::Report r = ins::check(f);
+  INFO("problems:\n" << describe(r));
+  CHECK(r.clean());
+  CHECK(r.problems.empty());
+  const Image im{klite::test::read_file_bytes(dir.file()), 1024};
+  const auto ss = ins::streams(f, nullptr);
+  // The engine, read-only, at a time before any TTL runs out.
+  FakeClock clock;
+  clock.set(kT0 + 40'000);
+  Options o = options(1024, clock);
+  o.read_only = true;
+  Engine e = Engine::open(dir.file(), o);
+  REQUIRE(r.streams.size() == 6);
+  for (const ins::StreamStats& st : r.streams) {
+    CAPTURE(st.name);
+    const ins::Stream& s = stream(ss, st.name);
+    CHECK(st.descriptor.first_key == s.d.first_key);
+    CHECK(st.descriptor.max_records == s.d.max_records);
+    // Only the live records count, as the engine counts them.
+    const klite::StreamInfo info = e.read().info(st.name);
+    CHECK(st.records == info.records);
+    CHECK(st.payload_bytes == info.bytes);
+    // The expired records are those starting on the head below the first
+    // key, and their bytes run from 32 to the first live record (or to the
+    // tail offset when there is none).
+    const std::uint64_t head_first =
+        rd32(im.bytes, im.at(s.d.head, fmt::data::kFirstKey));
+    CHECK(st.expired_records == s.d.first_key - head_first);
+    const std::uint32_t live_at =
+        s.d.first_key == s.d.next_key
+            ? s.d.tail_offset
+            : field_offset(f, s.d.head,
+                           "record " + std::to_string(s.d.first_key),
+                           "body length");
+    CHECK(st.expired_bytes == live_at - 32);
+    CHECK(st.expired_pages == (st.name == "done" ? 1u : 0u));
+    // Titles in the head page's dump mark them.
+    ins::PageDump head = ins::dump_page(f, s.d.head);
+    for (const ins::Item& it : head.items)
+      if (it.title.starts_with("record ")) {
+        const std::uint64_t key = std::stoull(it.title.substr(7));
+        CHECK(contains(it.title, "(expired)") == (key < s.d.first_key));
+      }
+  }
+  std::map<std::string, ins::StreamStats> by_name;
+  for (const ins::StreamStats& st : r.streams)
+    by_name[st.name] = st;
+  const ins::StreamStats& ev = by_name["ev"];
+  CHECK(ev.expired_records == 2);
+  CHECK(ev.ttl_records == 6); // 15, 18, ... 30: 12 has expired
+  CHECK(ev.ttl_payload_bytes == 6 * 90);
+  CHECK(ev.ttl_first_expiry == kT0 + 15'000 + 60'000'000);
+  CHECK(ev.ttl_last_expiry == kT0 + 30'000 + 60'000'000);
+  CHECK(by_name["span"].expired_records == 0);
+  CHECK(by_name["span"].expired_bytes ==
+        rd32(im.bytes, im.at(stream(ss, "span").d.head)) >> 16); // its cont
+  CHECK(by_name["capped"].records == 5);
+  CHECK(by_name["capped"].expired_records == 15);
+  CHECK(by_name["kept"].ttl_records == 1);
+  CHECK(by_name["kept"].ttl_first_expiry == kT0 + 30'000 + 90 * 60'000'000ull);
+  for (const char* name : {"span", "capped", "done", "plain"})
+    CHECK(by_name[name].ttl_records == 0);
+
+  // The free pages, and those the next commit may reuse.
+  const ins::FreeListView fl = ins::freelist(f);
+  CHECK(r.free_pages == fl.free_pages);
+  CHECK(r.reusable_pages == fl.reusable_pages);
+  CHECK(r.free_pages > 0);
+
+  // dump: every record from the first key on, with the engine's expiry.
+  std::vector<ins::DumpRecord> got;
+  CHECK(ins::dump(f, "ev", [&](const ins::DumpRecord& d) {
+          got.push_back(d);
+        }).empty());
+  auto t = e.read();
+  klite::Cursor c = t.cursor("ev");
+  std::size_t i = 0;
+  for (bool ok = c.first(); ok; ok = c.next(), ++i) {
+    REQUIRE(i < got.size());
+    CHECK(got[i].key == c.record().key);
+    CHECK(got[i].timestamp == c.record().timestamp);
+    CHECK(got[i].expires == c.record().expires);
+  }
+  CHECK(i == got.size());
+  CHECK(got.front().key == 14);
+  CHECK(got[1].expires == kT0 + 15'000 + 60'000'000);
+  // Once their TTLs run out reads pass over them; dump, which does not
+  // know the time, still shows them.
+  clock.set(kT0 + 2 * 60'000'000);
+  CHECK_FALSE(e.read().get("ev", 15).has_value());
+  std::size_t n = 0;
+  CHECK(ins::dump(f, "ev", [&](const ins::DumpRecord&) { ++n; }).empty());
+  CHECK(n == 17);
+}
+
+TEST_CASE("Inspect: golden output of a file after expiry") {
+  TempDir dir;
+  build_expiry(dir.file());
+  for (const auto& cmd : std::vector<std::vector<std::string>>{
+           {"analyze"}, {"stream", "ev"}, {"stream", "kept"}}) {
+    for (bool json : {false, true}) {
+      std::vector<std::string> args = {dir.file()};
+      args.insert(args.end(), cmd.begin(), cmd.end());
+      if (json)
+        args.push_back("--json");
+      CliResult c = cli(args);
+      CHECK(c.code == 0);
+      CHECK(c.err.empty());
+      std::string name = "tests/golden/inspect_expiry_" + cmd[0];
+      if (cmd.size() > 1)
+        name += "_" + cmd[1];
+      check_golden(name + (json ? ".json" : ".txt"), c.out);
+    }
+  }
+}
+
+TEST_CASE("Inspect: descriptor fields for people") {
+  CHECK(ins::describe_stream_flags(0) == "none");
+  CHECK(ins::describe_stream_flags(1) == "has TTL");
+  CHECK(ins::describe_stream_flags(5) == "has TTL, unknown 0x00000004");
+  CHECK(ins::describe_stream_flags(6) == "unknown 0x00000006");
+  CHECK(ins::describe_duration(0) == "0s");
+  CHECK(ins::describe_duration(1) == "0.000001s");
+  CHECK(ins::describe_duration(1'500'000) == "1.5s");
+  CHECK(ins::describe_duration(90'000'000) == "1m 30s");
+  CHECK(ins::describe_duration(7 * 86'400'000'000ull) == "7d");
+  CHECK(ins::describe_duration(86'400'000'000ull + 7'200'000'000ull + 1) ==
+        "1d 2h 0.000001s");
+  CHECK(ins::describe_bytes(0) == "0 bytes");
+  CHECK(ins::describe_bytes(1) == "1 byte");
+  CHECK(ins::describe_bytes(1023) == "1023 bytes");
+  CHECK(ins::describe_bytes(1024) == "1 KiB");
+  CHECK(ins::describe_bytes(1536) == "1.5 KiB");
+  CHECK(ins::describe_bytes(8ull << 20) == "8 MiB");
+  CHECK(ins::describe_bytes(3ull << 40) == "3 TiB");
+  CHECK(ins::describe_bytes(~0ull) == "16.0 EiB");
+}
+
+TEST_CASE("Inspect: damaged expiry state") {
+  TempDir dir;
+  build_expiry(dir.file());
+  Image im{klite::test::read_file_bytes(dir.file()), 1024};
+  const auto ss = ins::streams(im.file(), nullptr);
+  const ins::Stream& ev = stream(ss, "ev");
+  const std::string leaf = std::to_string(ev.leaf);
+  const std::string desc =
+      "stream \"ev\" (descriptor in catalog page " + leaf + "): ";
+
+  SUBCASE("the head's prev link and its expired continuation are not read") {
+    wr32(im.bytes, im.at(ev.d.head, fmt::data::kPrev), 0x7fffffff);
+    ins::Report r = im.check();
+    INFO(describe(r));
+    CHECK(r.clean());
+  }
+  SUBCASE("the head page's first key after the stream's first key") {
+    wr64(im.bytes, im.at(ev.d.head, fmt::data::kFirstKey), ev.d.first_key + 1);
+    CHECK_EXACT_PROBLEM(im.check(), ev.d.head,
+                        "stream \"ev\": the head page's first key is 15, but "
+                        "the stream's first key is 14");
+  }
+  SUBCASE("payload bytes that count the expired records") {
+    patch_descriptor(im, ev, "payload bytes", [&](std::size_t at) {
+      wr64(im.bytes, at, ev.d.bytes + 2 * 90);
+    });
+    CHECK_EXACT_PROBLEM(im.check(), ev.leaf,
+                        desc + "says 1710 payload bytes, but the records hold "
+                               "1530");
+  }
+  SUBCASE("an expired record on the head is still checked") {
+    const std::uint32_t at =
+        field_offset(im.file(), ev.d.head, "record 12 (expired)", "value");
+    im.flip(ev.d.head, at + 5);
+    ins::Report r = im.check();
+    CHECK(r.errors == 1);
+    CHECK_PROBLEM(r, ev.d.head,
+                  "stream \"ev\": record 12 at offset 118: "
+                  "checksum mismatch");
+  }
+  SUBCASE("a TTL of 0") {
+    // Record 15's TTL varint, rewritten (overlong) to decode as 0.
+    ins::File f = im.file();
+    const std::uint32_t at = field_offset(f, ev.d.head, "record 15", "ttl");
+    const std::uint32_t record =
+        field_offset(f, ev.d.head, "record 15", "body length");
+    for (std::size_t i = 0; i < 4; ++i)
+      im.bytes[im.at(ev.d.head, at + i)] = static_cast<char>(i < 3 ? 0x80 : 0);
+    ins::Report r = im.check();
+    CHECK_EXACT_PROBLEM(r, ev.d.head,
+                        "stream \"ev\": bad record header at offset " +
+                            std::to_string(record));
+    ins::PageDump d = ins::dump_page(im.file(), ev.d.head);
+    CHECK(std::find(d.notes.begin(), d.notes.end(),
+                    "bad record header at offset " + std::to_string(record)) !=
+          d.notes.end());
+  }
+  SUBCASE("live records with a TTL, and no kHasTtl") {
+    patch_descriptor(im, ev, "flags",
+                     [&](std::size_t at) { wr32(im.bytes, at, 0); });
+    CHECK_EXACT_PROBLEM(im.check(), ev.leaf,
+                        desc + "record 15 has a TTL (and 5 more live "
+                               "records), but the flags lack kHasTtl (1): "
+                               "reads would show it after its TTL runs out");
+    const ins::Stream& kept = stream(ss, "kept");
+    patch_descriptor(im, kept, "flags",
+                     [&](std::size_t at) { wr32(im.bytes, at, 0); });
+    CHECK_EXACT_PROBLEM(im.check(), kept.leaf,
+                        "stream \"kept\" (descriptor in catalog page " +
+                            std::to_string(kept.leaf) +
+                            "): record 1 has a TTL, but the flags lack "
+                            "kHasTtl (1): reads would show it after its TTL "
+                            "runs out");
+  }
+  SUBCASE("kHasTtl without a live TTL is fine") {
+    patch_descriptor(im, stream(ss, "plain"), "flags",
+                     [&](std::size_t at) { wr32(im.bytes, at, 1); });
+    ins::Report r = im.check();
+    INFO(describe(r));
+    CHECK(r.clean());
+  }
+  SUBCASE("unknown descriptor flags") {
+    patch_descriptor(im, ev, "flags",
+                     [&](std::size_t at) { wr32(im.bytes, at, 5); });
+    CHECK_EXACT_PROBLEM(im.check(), ev.leaf, desc + "flags 5 are not known");
+  }
+  SUBCASE("unknown data page flags") {
+    im.bytes[im.at(ev.d.head, fmt::data::kFlags)] = 3;
+    CHECK_EXACT_PROBLEM(im.check(), ev.d.head,
+                        "stream \"ev\": flags 3 are not known");
+    ins::PageDump d = ins::dump_page(im.file(), ev.d.head);
+    CHECK(d.header[1].value ==
+          "3 (records v3: TTL bits in record headers, unknown 0x00000002)");
+  }
+  SUBCASE("more than the retention keeps") {
+    const ins::Stream& capped = stream(ss, "capped");
+    const struct {
+      const char* field;
+      std::uint64_t limit;
+      const char* message;
+    } cases[] = {{"retention max records", 4,
+                  "5 live records, over the retention's max records 4"},
+                 {"retention max bytes", 249,
+                  "250 payload bytes, over the retention's max bytes 249"}};
+    for (const auto& c : cases) {
+      CAPTURE(c.field);
+      Image damaged = im;
+      patch_descriptor(damaged, capped, c.field, [&](std::size_t at) {
+        wr64(damaged.bytes, at, c.limit);
+      });
+      CHECK_EXACT_PROBLEM(damaged.check(), capped.leaf,
+                          "stream \"capped\" (descriptor in catalog page " +
+                              std::to_string(capped.leaf) + "): " + c.message +
+                              " (a commit that changes a stream expires it "
+                              "down to its retention)");
+    }
   }
 }
 
@@ -1319,6 +1640,7 @@ TEST_CASE("Inspect: dump format") {
     e.append("s", "ok", hs);
     e.append("s", "");
     e.append("s", "caf\xc3\xa9 \xe2\x82\xac");
+    e.append("s", "t", {}, kMinute);
   }
   CliResult c = cli({dir.file(), "dump", "s"});
   CHECK(c.code == 0);
@@ -1334,7 +1656,9 @@ TEST_CASE("Inspect: dump format") {
         "{\"key\":4,\"ts\":\"2026-11-25T10:00:00.001501Z\",\"value\":\"\"}\n"
         "{\"key\":5,\"ts\":\"2026-11-25T10:00:00.001501Z\",\"value\":"
         "\"caf\xc3\xa9 "
-        "\xe2\x82\xac\"}\n");
+        "\xe2\x82\xac\"}\n"
+        "{\"key\":6,\"ts\":\"2026-11-25T10:00:00.001501Z\",\"expires\":\"2026-"
+        "11-25T10:01:00.001501Z\",\"value\":\"t\"}\n");
 }
 
 TEST_CASE("Inspect: golden header and meta output") {
@@ -1466,6 +1790,18 @@ TEST_CASE("Inspect: fuzz seed corpus") {
              e.append("s", value_of(static_cast<std::uint64_t>(i), 1500));
            }
            e.create_stream("empty");
+         }},
+        {"expiry_and_ttls", 1024,
+         [](Engine& e, FakeClock& c) {
+           for (int i = 0; i < 24; ++i) {
+             c.set(c() + 1000);
+             e.append("t", value_of(static_cast<std::uint64_t>(i), 120), {},
+                      i % 2 ? kMinute : std::chrono::microseconds{0});
+           }
+           e.expire_before("t", 12);
+           e.create_stream("r", klite::Retention{{}, 0, 4});
+           for (int i = 0; i < 12; ++i)
+             e.append("r", value_of(static_cast<std::uint64_t>(i), 300));
          }},
         {"range_lists", 1024,
          [](Engine& e, FakeClock& c) {
