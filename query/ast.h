@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace klite::query::ast {
@@ -48,7 +49,8 @@ struct Ident : Node {
   std::string name;
 };
 
-// A duration: `7d`, `90s`, `15m`, `12h`, in microseconds.
+// A duration: `7d`, `90s`, `15m`, `12h`, in microseconds (at most
+// query::kMaxDurationMicros).
 struct Duration : Node {
   std::uint64_t micros = 0;
 };
@@ -59,6 +61,16 @@ struct Integer : boost::spirit::x3::variant<Number, Param> {
 };
 
 struct Value : boost::spirit::x3::variant<Bytes, Param> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+
+// A duration, size or record count (query/amounts.h) as written: a bare
+// word already read into its unit (a Duration; a Number of bytes or
+// records; `none` is 0), a string literal for the compiler to read ('7d',
+// '1GiB'), or a parameter. The compiler takes a Number or a Duration as the
+// value in the unit of the place it stands in.
+struct Amount : boost::spirit::x3::variant<Number, Duration, Bytes, Param> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -101,8 +113,29 @@ struct GetAfterTime : Node {
   Ident stream;
 };
 
+// The limits of a stream's retention (klite::Retention), in its order.
+enum class Limit : std::uint8_t { MaxAge, MaxBytes, MaxRecords };
+inline constexpr std::size_t kLimitCount = 3;
+// Their names in the language, indexed by Limit.
+inline constexpr std::string_view kLimitNames[kLimitCount] = {
+    "max_age", "max_bytes", "max_records"};
+
+// `max_records = 1000`: one option of CREATE STREAM ... WITH (...) or
+// ALTER STREAM ... SET (...). Its position is the option name's.
+struct RetentionOption : Node {
+  Limit limit = Limit::MaxAge;
+  Amount value;
+};
+
+// CREATE STREAM stream [WITH (option, ...)]; no options without WITH.
 struct CreateStream : Node {
   Ident stream;
+  std::vector<RetentionOption> options;
+};
+// ALTER STREAM stream SET (option, ...)
+struct AlterStream : Node {
+  Ident stream;
+  std::vector<RetentionOption> options;
 };
 struct DropStream : Node {
   Ident stream;
@@ -119,7 +152,7 @@ struct Rollback : Node {};
 struct Expire : Node {
   Ident stream;
   std::optional<Integer> before;
-  std::optional<Duration> older_than;
+  std::optional<Amount> older_than;
 };
 
 struct Explain;
@@ -127,8 +160,8 @@ struct Explain;
 struct Statement
     : boost::spirit::x3::variant<
           Add, GetKeys, GetRange, GetEnd, GetAfterTime, CreateStream,
-          DropStream, ShowStreams, Info, Begin, Commit, Rollback, Expire,
-          boost::spirit::x3::forward_ast<Explain>> {
+          AlterStream, DropStream, ShowStreams, Info, Begin, Commit, Rollback,
+          Expire, boost::spirit::x3::forward_ast<Explain>> {
   using base_type::base_type;
   using base_type::operator=;
 };

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace klite::query::grammar {
@@ -26,6 +27,22 @@ inline const char* word_end(const char* p, const char* last) {
   while (p != last && is_word_char(p, last))
     ++p;
   return p;
+}
+
+// Reads the decimal digits at p into `value` and moves p past them. False
+// if they are above 2^64 - 1 (p still moves past all of them).
+inline bool read_digits(const char*& p, const char* last,
+                        std::uint64_t& value) {
+  value = 0;
+  bool fits = true;
+  for (; p != last && is_digit(*p); ++p) {
+    auto d = static_cast<std::uint64_t>(*p - '0');
+    if (value > (UINT64_MAX - d) / 10)
+      fits = false;
+    else
+      value = value * 10 + d;
+  }
+  return fits;
 }
 
 // The length of the valid UTF-8 sequence at p, or 0 if the bytes there are
@@ -59,11 +76,11 @@ inline std::size_t utf8_length(const char* p, const char* last) {
 }
 
 // The reserved words; none of them can be a stream name.
-inline constexpr std::array<std::string_view, 22> kKeywords = {
-    "ADD",     "AFTER",  "BEFORE",  "BEGIN",    "COMMIT", "CREATE",
-    "DROP",    "EXPIRE", "EXPLAIN", "FIRST",    "FROM",   "GET",
-    "INFO",    "LAST",   "OLDER",   "ROLLBACK", "SHOW",   "STREAM",
-    "STREAMS", "THAN",   "TIME",    "TO"};
+inline constexpr std::array<std::string_view, 25> kKeywords = {
+    "ADD",  "AFTER",  "ALTER",    "BEFORE", "BEGIN", "COMMIT", "CREATE",
+    "DROP", "EXPIRE", "EXPLAIN",  "FIRST",  "FROM",  "GET",    "INFO",
+    "LAST", "OLDER",  "ROLLBACK", "SET",    "SHOW",  "STREAM", "STREAMS",
+    "THAN", "TIME",   "TO",       "WITH"};
 
 inline char to_upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;

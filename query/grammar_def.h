@@ -26,6 +26,7 @@ namespace klite::query::grammar {
 
 constexpr keyword_parser kw_add("ADD");
 constexpr keyword_parser kw_after("AFTER");
+constexpr keyword_parser kw_alter("ALTER");
 constexpr keyword_parser kw_before("BEFORE");
 constexpr keyword_parser kw_begin("BEGIN");
 constexpr keyword_parser kw_commit("COMMIT");
@@ -40,15 +41,25 @@ constexpr keyword_parser kw_info("INFO");
 constexpr keyword_parser kw_last("LAST");
 constexpr keyword_parser kw_older("OLDER");
 constexpr keyword_parser kw_rollback("ROLLBACK");
+constexpr keyword_parser kw_set("SET");
 constexpr keyword_parser kw_show("SHOW");
 constexpr keyword_parser kw_stream("STREAM");
 constexpr keyword_parser kw_streams("STREAMS");
 constexpr keyword_parser kw_than("THAN");
 constexpr keyword_parser kw_time("TIME");
 constexpr keyword_parser kw_to("TO");
+constexpr keyword_parser kw_with("WITH");
+// Option names: case-insensitive like keywords, but not reserved, so they
+// stay usable as stream names.
+constexpr keyword_parser kw_max_age("MAX_AGE");
+constexpr keyword_parser kw_max_bytes("MAX_BYTES");
+constexpr keyword_parser kw_max_records("MAX_RECORDS");
 
 constexpr punct_parser comma(',');
 constexpr punct_parser semicolon(';');
+constexpr punct_parser lparen('(');
+constexpr punct_parser rparen(')');
+constexpr punct_parser equals('=');
 constexpr end_parser end_of_input{};
 
 constexpr number_parser number{};
@@ -56,7 +67,10 @@ constexpr param_parser param{};
 constexpr literal_parser<true> value_literal{};   // string or blob
 constexpr literal_parser<false> string_literal{}; // string only
 constexpr ident_parser ident{};
-constexpr duration_parser duration{};
+constexpr amount_parser<Measure::Duration, false> duration{};
+constexpr amount_parser<Measure::Duration, true> age_limit_word{};
+constexpr amount_parser<Measure::Size, true> size_limit_word{};
+constexpr amount_parser<Measure::Count, true> count_limit_word{};
 constexpr nested_gen nested{};
 
 // --- rule IDs ---------------------------------------------------------------
@@ -92,6 +106,15 @@ struct statement_class {
   }
 };
 
+// Sets a retention option's position to its name.
+struct option_class {
+  template <typename Context>
+  void on_success(iterator_type const& first, iterator_type const&,
+                  ast::RetentionOption& option, Context const& context) const {
+    option.pos = state(context).pos(first);
+  }
+};
+
 // --- rules ------------------------------------------------------------------
 
 // The names are what a syntax error says was expected.
@@ -119,11 +142,25 @@ const x3::rule<struct get_time_class, ast::GetAfterTime> get_time = "GET";
 const x3::rule<struct time_class, ast::Value> time_value =
     "a time (a string such as '2026-11-25T10:00:00Z', or a parameter)";
 const x3::rule<struct create_class, ast::CreateStream> create = "CREATE";
+const x3::rule<struct alter_class, ast::AlterStream> alter = "ALTER";
+const x3::rule<struct options_class, std::vector<ast::RetentionOption>>
+    options = "'('";
+const x3::rule<struct option_class, ast::RetentionOption> option =
+    "an option (max_age, max_bytes or max_records)";
+const x3::rule<struct options_end_class> options_end = "',' or ')'";
+const x3::rule<struct age_limit_class, ast::Amount> age_limit =
+    expected_amount(Measure::Duration, true);
+const x3::rule<struct size_limit_class, ast::Amount> size_limit =
+    expected_amount(Measure::Size, true);
+const x3::rule<struct count_limit_class, ast::Amount> count_limit =
+    expected_amount(Measure::Count, true);
 const x3::rule<struct drop_class, ast::DropStream> drop = "DROP";
 const x3::rule<struct info_class, ast::Info> info = "INFO";
 const x3::rule<struct expire_class, ast::Expire> expire = "EXPIRE";
 const x3::rule<struct expire_how_class, ast::Expire> expire_how =
     "BEFORE or OLDER THAN";
+const x3::rule<struct age_class, ast::Amount> age =
+    expected_amount(Measure::Duration, false);
 const x3::rule<struct explain_class, ast::Explain> explain = "EXPLAIN";
 const script_type script_rule = "a script";
 
@@ -155,7 +192,7 @@ const auto script_rule_def = x3::eps > top_statement >
 const auto top_statement_def = statement;
 
 const auto statement_def =
-    add | (kw_get > get_body) | create | drop |
+    add | (kw_get > get_body) | create | alter | drop |
     (kw_show > kw_streams > x3::attr(ast::ShowStreams{})) | info |
     (kw_begin >> x3::attr(ast::Begin{})) |
     (kw_commit >> x3::attr(ast::Commit{})) |
@@ -189,22 +226,41 @@ const auto after_key_def = number | param;
 const auto count_def = number | param;
 const auto time_value_def = string_literal | param;
 
-// CREATE STREAM name / DROP STREAM name / INFO name
-const auto create_def = kw_create > kw_stream > ident[set_stream];
+// CREATE STREAM name [WITH options] / DROP STREAM name / INFO name
+const auto create_def = kw_create > kw_stream > ident > -(kw_with > options);
 const auto drop_def = kw_drop > kw_stream > ident[set_stream];
 const auto info_def = kw_info > ident[set_stream];
 
+// ALTER STREAM name SET options
+const auto alter_def = kw_alter > kw_stream > ident > kw_set > options;
+
+// "(" option { "," option } ")", each option `name = value`. The name
+// decides what its value may be. A repeated option is the compiler's to
+// reject, as key 0 is.
+const auto options_def = lparen > option > *(comma > option) > options_end;
+const auto options_end_def = rparen;
+const auto option_def =
+    ((kw_max_age >> x3::attr(ast::Limit::MaxAge)) > equals > age_limit) |
+    ((kw_max_bytes >> x3::attr(ast::Limit::MaxBytes)) > equals > size_limit) |
+    ((kw_max_records >> x3::attr(ast::Limit::MaxRecords)) > equals >
+     count_limit);
+const auto age_limit_def = age_limit_word | string_literal | param;
+const auto size_limit_def = size_limit_word | string_literal | param;
+const auto count_limit_def = count_limit_word | string_literal | param;
+
 // EXPIRE name BEFORE k / EXPIRE name OLDER THAN duration
 const auto expire_def = kw_expire > ident[set_stream] > expire_how[set_how];
-const auto expire_how_def = (kw_before > key[set_before]) |
-                            (kw_older > kw_than > duration[set_older_than]);
+const auto expire_how_def =
+    (kw_before > key[set_before]) | (kw_older > kw_than > age[set_older_than]);
+const auto age_def = duration | string_literal | param;
 
 // EXPLAIN statement
 const auto explain_def = kw_explain > nested[statement][set_statement];
 
 BOOST_SPIRIT_DEFINE(script_rule, top_statement, statement, add, values, value,
                     get_body, get_keys, keys, key, after_key, count, get_after,
-                    get_before, get_end, get_time, time_value, create, drop,
-                    info, expire, expire_how, explain)
+                    get_before, get_end, get_time, time_value, create, alter,
+                    options, options_end, option, age_limit, size_limit,
+                    count_limit, drop, info, expire, expire_how, age, explain)
 
 } // namespace klite::query::grammar

@@ -36,9 +36,15 @@ public:
     p.index = it->second;
   }
   void operator()(ast::Number&) {}
+  void operator()(ast::Duration&) {}
   void operator()(ast::Bytes&) {}
   void operator()(ast::Integer& v) { boost::apply_visitor(*this, v); }
   void operator()(ast::Value& v) { boost::apply_visitor(*this, v); }
+  void operator()(ast::Amount& v) { boost::apply_visitor(*this, v); }
+  void operator()(std::vector<ast::RetentionOption>& options) {
+    for (auto& o : options)
+      (*this)(o.value);
+  }
 
   void operator()(ast::Add& s) {
     for (auto& v : s.values)
@@ -57,9 +63,13 @@ public:
     (*this)(s.count);
     (*this)(s.time);
   }
+  void operator()(ast::CreateStream& s) { (*this)(s.options); }
+  void operator()(ast::AlterStream& s) { (*this)(s.options); }
   void operator()(ast::Expire& s) {
     if (s.before)
       (*this)(*s.before);
+    if (s.older_than)
+      (*this)(*s.older_than);
   }
   void operator()(ast::Explain& s) { (*this)(s.statement); }
   void operator()(ast::Statement& s) { boost::apply_visitor(*this, s); }

@@ -1,6 +1,7 @@
 // The lexical parsers of the query language (docs/QUERY.md, "Lexical
 // rules"): keywords, punctuation, numbers, parameters, string and blob
-// literals, identifiers and durations, written as X3 primitive parsers.
+// literals, identifiers, and durations, sizes and counts, written as X3
+// primitive parsers.
 //
 // Each one skips leading whitespace and comments itself (x3::skip_over),
 // then reads one token with no skipping inside. A parser that does not see
@@ -10,6 +11,7 @@
 // LexicalFailure, because no other reading of the text could succeed.
 #pragma once
 
+#include "query/amounts.h"
 #include "query/error_handler.h"
 #include "query/grammar.h"
 
@@ -17,6 +19,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace klite::query::grammar {
 
@@ -87,19 +90,9 @@ struct end_parser : x3::parser<end_parser> {
 inline const char* read_u64(const char* p, const char* last,
                             std::uint64_t& value) {
   const char* start = p;
-  value = 0;
-  bool overflow = false;
-  for (; p != last && is_digit(*p); ++p) {
-    std::uint64_t d = static_cast<std::uint64_t>(*p - '0');
-    if (value > (std::numeric_limits<std::uint64_t>::max() - d) / 10)
-      overflow = true;
-    else
-      value = value * 10 + d;
-  }
-  if (overflow)
-    throw LexicalFailure(
-        start, "number out of range (the largest is 18446744073709551615)",
-        static_cast<std::size_t>(p - start));
+  if (!read_digits(p, last, value))
+    throw LexicalFailure(start, amount_range_problem(Measure::Count),
+                         static_cast<std::size_t>(p - start));
   return p;
 }
 
@@ -312,46 +305,37 @@ struct ident_parser : x3::parser<ident_parser> {
   }
 };
 
-// A duration: digits and a unit, s, m, h or d (either case), nothing
-// between them: 90s, 15m, 12h, 7d.
-struct duration_parser : x3::parser<duration_parser> {
-  using attribute_type = ast::Duration;
+// A duration, a size or a record count as a bare word (query/amounts.h):
+// `7d`, `1GiB`, `1000`, and with Limit also `none`. A duration is read into
+// an ast::Duration, the others into an ast::Number. A word that is not one
+// is no match; one that is, but too large, is broken.
+template <Measure M, bool Limit>
+struct amount_parser : x3::parser<amount_parser<M, Limit>> {
+  using attribute_type =
+      std::conditional_t<M == Measure::Duration, ast::Duration, ast::Number>;
   static bool const has_attribute = true;
 
   template <typename Context, typename RContext, typename Attribute>
   bool parse(iterator_type& first, iterator_type const& last,
              Context const& context, RContext&, Attribute& attr) const {
     x3::skip_over(first, last, context);
-    const char* digits_end = std::find_if_not(first, last, is_digit);
-    if (digits_end == first || digits_end == last ||
-        word_end(first, last) != digits_end + 1)
+    const char* end = word_end(first, last);
+    AmountReading r = read_amount(
+        M, std::string_view(first, static_cast<std::size_t>(end - first)),
+        Limit);
+    if (r.status == AmountReading::Status::Malformed)
       return false;
-    std::uint64_t unit = 0;
-    switch (to_upper(*digits_end)) {
-    case 'S':
-      unit = 1'000'000;
-      break;
-    case 'M':
-      unit = 60'000'000;
-      break;
-    case 'H':
-      unit = 3'600'000'000;
-      break;
-    case 'D':
-      unit = 86'400'000'000;
-      break;
-    default:
-      return false;
-    }
-    ast::Duration d;
-    d.pos = state(context).pos(first);
-    std::uint64_t n = 0;
-    read_u64(first, last, n);
-    if (n > std::numeric_limits<std::uint64_t>::max() / unit)
-      throw LexicalFailure(first, "duration out of range");
-    d.micros = n * unit;
-    first = digits_end + 1;
-    x3::traits::move_to(d, attr);
+    if (r.status == AmountReading::Status::OutOfRange)
+      throw LexicalFailure(first, amount_range_problem(M),
+                           static_cast<std::size_t>(end - first));
+    attribute_type node;
+    node.pos = state(context).pos(first);
+    if constexpr (M == Measure::Duration)
+      node.micros = r.value;
+    else
+      node.value = r.value;
+    first = end;
+    x3::traits::move_to(node, attr);
     return true;
   }
 };
@@ -428,10 +412,10 @@ template <> struct get_info<klite::query::grammar::ident_parser> {
     return "a stream name";
   }
 };
-template <> struct get_info<klite::query::grammar::duration_parser> {
+template <> struct get_info<klite::query::grammar::punct_parser> {
   using result_type = std::string;
-  std::string operator()(klite::query::grammar::duration_parser const&) const {
-    return "a duration (a number and s, m, h or d, as in 7d)";
+  std::string operator()(klite::query::grammar::punct_parser const& p) const {
+    return std::string("'") + p.ch + "'";
   }
 };
 template <> struct get_info<klite::query::grammar::end_parser> {

@@ -474,11 +474,14 @@ std::string_view help_text() {
   GET LAST 5 FROM payments;                 the newest 5 records
   GET 10 AFTER TIME '2026-11-25T10:00:00Z' FROM payments;
   CREATE STREAM payments;                   create an empty stream
+  CREATE STREAM payments WITH (max_age = 7d, max_bytes = 1GiB, max_records = 1000000);
+  ALTER STREAM payments SET (max_records = 500);  change retention limits
   DROP STREAM payments;                     remove a stream and its records
   SHOW STREAMS;                             every stream with its counts
-  INFO payments;                            one stream's counts
+  INFO payments;                            one stream's counts and limits
   BEGIN; ADD 'x' TO a; ADD 'y' TO b; COMMIT;  one transaction (or ROLLBACK)
-  EXPIRE payments OLDER THAN 7d;            (parsed, not supported yet)
+  EXPIRE payments BEFORE 1000;              drop the records with keys < 1000
+  EXPIRE payments OLDER THAN 7d;            drop the records older than 7 days
   EXPLAIN GET LAST 5 FROM payments;         the statement's program
   -- a comment runs to the end of the line
 Dot commands (put a FILE holding spaces in quotes):

@@ -12,10 +12,12 @@
 // already durable and abandoning the rows cannot undo the append.
 #include "vm/compiler.h"
 
+#include "query/amounts.h"
 #include "vm/iso8601.h"
 
 #include <klite/engine.h> // kMaxStreamNameSize
 
+#include <array>
 #include <memory>
 
 namespace klite::vm {
@@ -72,14 +74,10 @@ public:
     for (std::uint64_t i = 0; i < n; ++i)
       load_value(s.values[i], base + i);
     std::uint64_t key = b_.new_register();
-    b_.at(s.pos);
-    b_.add(Opcode::Begin, 1, 0);
-    b_.comment("write, or join the open BEGIN");
+    begin_write(s);
     b_.at(s.stream.pos);
     b_.add(Opcode::Append, base, n, key, Name{s.stream.name});
-    b_.at(s.pos);
-    b_.add(Opcode::Commit, 0);
-    b_.comment("before the first row");
+    commit_write(s, "before the first row");
     if (n == 1) {
       b_.add(Opcode::ResultRow, key, 1);
     } else {
@@ -96,7 +94,6 @@ public:
       b_.resolve(done);
     }
     b_.add(Opcode::Halt);
-    program().writes = true;
     program().columns = &add_columns();
   }
 
@@ -168,11 +165,38 @@ public:
     end_read();
   }
 
+  // CREATE STREAM s WITH (...) is CREATE STREAM s, then the retention
+  // change of ALTER STREAM, in one transaction.
   void operator()(const ast::CreateStream& s) const {
-    write_one(s, s.stream, Opcode::CreateStream);
+    b_.at(s.pos);
+    check_stream(s.stream);
+    Limits limits = load_limits(s.options);
+    begin_write(s);
+    b_.at(s.stream.pos);
+    b_.add(Opcode::CreateStream, 0, 0, 0, Name{s.stream.name});
+    if (!s.options.empty())
+      set_retention(s.stream, limits);
+    end_write(s);
   }
+
+  void operator()(const ast::AlterStream& s) const {
+    b_.at(s.pos);
+    check_stream(s.stream);
+    if (s.options.empty())
+      fail(ErrorCode::InvalidArgument, s.pos, "ALTER STREAM needs an option");
+    Limits limits = load_limits(s.options);
+    begin_write(s);
+    set_retention(s.stream, limits);
+    end_write(s);
+  }
+
   void operator()(const ast::DropStream& s) const {
-    write_one(s, s.stream, Opcode::DropStream);
+    b_.at(s.pos);
+    check_stream(s.stream);
+    begin_write(s);
+    b_.at(s.stream.pos);
+    b_.add(Opcode::DropStream, 0, 0, 0, Name{s.stream.name});
+    end_write(s);
   }
 
   void operator()(const ast::ShowStreams& s) const {
@@ -224,8 +248,25 @@ public:
     b_.add(Opcode::Halt);
   }
 
+  // Like ADD: the count is returned after the commit.
   void operator()(const ast::Expire& s) const {
-    fail(ErrorCode::Unsupported, s.pos, "EXPIRE is not supported yet");
+    b_.at(s.pos);
+    check_stream(s.stream);
+    if (s.before.has_value() == s.older_than.has_value())
+      fail(ErrorCode::InvalidArgument, s.pos,
+           "EXPIRE needs one of BEFORE and OLDER THAN");
+    std::uint64_t arg = s.before
+                            ? load_integer(*s.before, ParamUse::Key)
+                            : load_amount(*s.older_than, ParamUse::Duration);
+    std::uint64_t expired = b_.new_register();
+    begin_write(s);
+    b_.at(s.stream.pos);
+    b_.add(s.before ? Opcode::ExpireBefore : Opcode::ExpireOlder, arg, expired,
+           0, Name{s.stream.name});
+    commit_write(s, "before the row");
+    b_.add(Opcode::ResultRow, expired, 1);
+    b_.add(Opcode::Halt);
+    program().columns = &expire_columns();
   }
 
   void operator()(const boost::spirit::x3::forward_ast<ast::Explain>& f) const {
@@ -275,7 +316,10 @@ private:
            std::move(n));
     static constexpr const char* kUse[] = {"key", "key", "count", "value",
                                            "time"};
-    b_.comment(kUse[static_cast<int>(use)]);
+    if (use >= ParamUse::Duration)
+      b_.comment(std::string(amount_name(use)));
+    else
+      b_.comment(kUse[static_cast<int>(use)]);
   }
 
   std::uint64_t load_integer(const ast::Integer& v, ParamUse use) const {
@@ -329,6 +373,82 @@ private:
     b_.comment(t.value);
   }
 
+  // A duration, size or record count (per `use`, one of the ParamUse
+  // values from Duration on) into a new register; returns it.
+  std::uint64_t load_amount(const ast::Amount& v, ParamUse use) const {
+    std::uint64_t reg = b_.new_register();
+    const std::string what(amount_name(use));
+    if (const auto* p = boost::get<ast::Param>(&v.get())) {
+      load_param(*p, reg, use);
+      return reg;
+    }
+    ast::Pos pos;
+    std::uint64_t value = 0;
+    if (const auto* n = boost::get<ast::Number>(&v.get())) {
+      pos = n->pos;
+      value = n->value;
+    } else if (const auto* d = boost::get<ast::Duration>(&v.get())) {
+      pos = d->pos;
+      value = d->micros;
+    } else {
+      const auto& text = boost::get<ast::Bytes>(v.get());
+      pos = text.pos;
+      query::AmountReading r = query::read_amount(
+          amount_measure(use), text.value, amount_limit(use));
+      if (r.status != query::AmountReading::Status::Ok)
+        fail(ErrorCode::InvalidArgument, pos,
+             "invalid " + what + " '" + text.value.substr(0, 64) + "': " +
+                 (r.status == query::AmountReading::Status::OutOfRange
+                      ? query::amount_range_problem(amount_measure(use))
+                      : std::string("expected ") +
+                            query::expected_amount(amount_measure(use),
+                                                   amount_limit(use))));
+      value = r.value;
+    }
+    // The parser never makes a longer duration; a hand-built AST might, and
+    // the engine takes durations as signed microseconds.
+    if (amount_measure(use) == query::Measure::Duration &&
+        value > query::kMaxDurationMicros)
+      fail(ErrorCode::InvalidArgument, pos,
+           query::amount_range_problem(query::Measure::Duration));
+    b_.at(pos);
+    b_.add(Opcode::Integer, value, reg);
+    b_.comment(what);
+    return reg;
+  }
+
+  // The registers of the retention limits an option list sets, by
+  // ast::Limit; 0 for a limit it leaves as it is.
+  using Limits = std::array<std::uint64_t, ast::kLimitCount>;
+
+  Limits load_limits(const std::vector<ast::RetentionOption>& options) const {
+    static constexpr ParamUse kUses[ast::kLimitCount] = {
+        ParamUse::MaxAge, ParamUse::MaxBytes, ParamUse::MaxRecords};
+    Limits limits{};
+    for (const ast::RetentionOption& o : options) {
+      auto i = static_cast<std::size_t>(o.limit);
+      if (i >= ast::kLimitCount) // a hand-built AST
+        fail(ErrorCode::InvalidArgument, o.pos, "unknown retention option");
+      if (limits[i] != 0)
+        fail(ErrorCode::InvalidArgument, o.pos,
+             "option " + std::string(ast::kLimitNames[i]) + " given twice");
+      limits[i] = load_amount(o.value, kUses[i]);
+    }
+    return limits;
+  }
+
+  void set_retention(const ast::Ident& stream, const Limits& limits) const {
+    b_.at(stream.pos);
+    b_.add(Opcode::SetRetention, limits[0], limits[1], limits[2],
+           Name{stream.name});
+    std::string kept;
+    for (std::size_t i = 0; i < ast::kLimitCount; ++i)
+      if (limits[i] == 0)
+        kept += (kept.empty() ? "" : ", ") + std::string(ast::kLimitNames[i]);
+    if (!kept.empty())
+      b_.comment("keeps " + kept);
+  }
+
   // Begin (a read, or a join of the open BEGIN) and Open; returns the slot.
   std::uint64_t open(const ast::Node& s, const ast::Ident& stream) const {
     b_.at(s.pos);
@@ -380,18 +500,25 @@ private:
     program().columns = &get_columns();
   }
 
-  void write_one(const ast::Node& s, const ast::Ident& stream,
-                 Opcode op) const {
+  // Begin: the statement's write transaction, or a join of the open BEGIN.
+  void begin_write(const ast::Node& s) const {
     b_.at(s.pos);
-    check_stream(stream);
     b_.add(Opcode::Begin, 1, 0);
     b_.comment("write, or join the open BEGIN");
-    b_.at(stream.pos);
-    b_.add(op, 0, 0, 0, Name{stream.name});
+    program().writes = true;
+  }
+
+  void commit_write(const ast::Node& s, const char* comment = nullptr) const {
     b_.at(s.pos);
     b_.add(Opcode::Commit, 0);
+    if (comment)
+      b_.comment(comment);
+  }
+
+  // The end of a write without rows.
+  void end_write(const ast::Node& s) const {
+    commit_write(s);
     b_.add(Opcode::Halt);
-    program().writes = true;
   }
 
   Builder& b_;

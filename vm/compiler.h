@@ -3,9 +3,12 @@
 // Literal checks happen here, with the node's position in the message:
 //   key 0 in GET k / BEFORE k  InvalidArgument "key 0 is not a valid key; ..."
 //   a count of 0               InvalidArgument "count 0 is not a valid count;
-//   ..." a time that is not ISO-8601  InvalidArgument "invalid time '...': ..."
+//                              ..."
+//   a time that is not ISO-8601  InvalidArgument "invalid time '...': ..."
+//   a quoted duration or size that does not read ('7w', '1XB')
+//                              InvalidArgument "invalid max_bytes '1XB': ..."
+//   a retention option given twice  InvalidArgument "option ... given twice"
 //   a bad stream name          InvalidArgument (as the engine checks it)
-//   EXPIRE                     Unsupported "EXPIRE is not supported yet"
 //   EXPLAIN EXPLAIN ...        InvalidArgument
 // Parameters are checked the same way when the program runs (the Param
 // opcode).

@@ -54,8 +54,13 @@
     "use, P3: 0 a key (an integer >= 1), 1 the key of AFTER (an integer, 0 "  \
     "allowed), 2 a count (an integer >= 1), 3 a value to append (bytes), 4 "  \
     "a time (bytes in ISO-8601, or an integer of microseconds since the "     \
-    "Unix epoch; the register gets the integer). Any other value fails the "  \
-    "statement with InvalidArgument naming the parameter and its position. "  \
+    "Unix epoch; the register gets the integer), 5 a duration (an integer "   \
+    "of microseconds, or bytes such as 7d), 6 a max_age (a duration, or "     \
+    "none), 7 a max_bytes (an integer, or bytes such as 1GiB or none), 8 a "  \
+    "max_records (an integer, or bytes such as 1000 or none); a duration is " \
+    "at most 2^63 - 1 microseconds, and none is 0. Any other value fails "    \
+    "the statement with InvalidArgument naming the parameter and its "        \
+    "position. "                                                              \
     "Bytes are a view of the bound copy, which lives until the next bind of " \
     "that parameter.",                                                        \
     "Integer, Bytes")                                                         \
@@ -168,7 +173,7 @@
     "output row r[P1..P1+P2-1]",                                              \
     "Yields registers P1 through P1+P2-1 as a row: step() returns true, and " \
     "the next step() resumes at the next instruction. ADD returns its new "   \
-    "keys this way.",                                                         \
+    "keys this way, and EXPIRE its count.",                                   \
     "Emit")                                                                   \
   X(Append, "P1 P2 P3 P4", false,                                             \
     "append r[P1..P1+P2-1] to P4, r[P3]=first key",                           \
@@ -182,13 +187,41 @@
   X(CreateStream, "P4", false,                                                \
     "create stream P4",                                                       \
     "Creates the empty stream P4 in the statement's write transaction. "      \
-    "Fails with StreamExists if it exists.",                                  \
-    "DropStream")                                                             \
+    "Fails with StreamExists if it exists. CREATE STREAM ... WITH follows "   \
+    "it with SetRetention.",                                                  \
+    "DropStream, SetRetention")                                               \
   X(DropStream, "P4", false,                                                  \
     "drop stream P4",                                                         \
     "Removes stream P4 and all its records in the statement's write "         \
     "transaction. Fails with NoSuchStream if it does not exist.",             \
     "CreateStream")                                                           \
+  X(SetRetention, "P1 P2 P3 P4", false,                                       \
+    "retention of P4: max_age=r[P1] max_bytes=r[P2] max_records=r[P3]",       \
+    "Changes the retention of stream P4 in the statement's write "            \
+    "transaction: max_age (microseconds) becomes the integer in register "    \
+    "P1, max_bytes that in P2 and max_records that in P3, 0 meaning no "      \
+    "limit. An operand of 0 names no register: that limit keeps the value "   \
+    "the transaction sees, so ALTER STREAM changes only what it names. The "  \
+    "engine enforces the limits when the transaction commits (expiring the "  \
+    "oldest records until all hold). Fails with NoSuchStream if the stream "  \
+    "does not exist.",                                                        \
+    "CreateStream, ExpireBefore")                                             \
+  X(ExpireBefore, "P1 P2 P4", false,                                          \
+    "expire P4 before key r[P1], r[P2]=records expired",                      \
+    "Expires the records of stream P4 whose keys are below the integer in "   \
+    "register P1, in the statement's write transaction, and writes how "      \
+    "many were live into register P2. Keys are never reused: the stream's "   \
+    "first key advances. Fails with NoSuchStream if the stream does not "     \
+    "exist.",                                                                 \
+    "ExpireOlder, SetRetention")                                              \
+  X(ExpireOlder, "P1 P2 P4", false,                                           \
+    "expire P4 older than r[P1] us, r[P2]=records expired",                   \
+    "Expires the records of stream P4 whose timestamps are older than the "   \
+    "engine clock's now minus the integer in register P1 (microseconds), "    \
+    "in the statement's write transaction, and writes how many were live "    \
+    "into register P2. Fails with NoSuchStream if the stream does not "       \
+    "exist.",                                                                 \
+    "ExpireBefore")                                                           \
   X(ListStreams, "P1 P2", true,                                               \
     "cursor[P1]=all streams, if none goto P2",                                \
     "Loads the description of every stream, in name (byte) order, into slot " \
@@ -208,8 +241,9 @@
   X(EmitInfo, "P1", false,                                                    \
     "output row of stream in cursor[P1]",                                     \
     "Yields the stream under slot P1 as a row (name, records, bytes, "        \
-    "first_key, last_key, first_timestamp, last_timestamp, created); the "    \
-    "first/last columns are null for an empty stream. The next step() "      \
+    "first_key, last_key, first_timestamp, last_timestamp, created, "         \
+    "max_age, max_bytes, max_records); the first/last columns are null for "  \
+    "an empty stream, and a retention limit of 0 is none. The next step() "   \
     "resumes at the next instruction.",                                       \
     "ListStreams, Info")
 // clang-format on

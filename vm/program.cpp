@@ -49,6 +49,24 @@ std::string p4_text(const P4& p4) {
   return out;
 }
 
+query::Measure amount_measure(ParamUse use) noexcept {
+  switch (use) {
+  case ParamUse::MaxBytes:
+    return query::Measure::Size;
+  case ParamUse::MaxRecords:
+    return query::Measure::Count;
+  default:
+    return query::Measure::Duration;
+  }
+}
+
+std::string_view amount_name(ParamUse use) noexcept {
+  if (use < ParamUse::MaxAge || use > ParamUse::MaxRecords)
+    return "duration";
+  return query::ast::kLimitNames[static_cast<std::size_t>(use) -
+                                 static_cast<std::size_t>(ParamUse::MaxAge)];
+}
+
 const std::vector<std::string>& get_columns() {
   static const std::vector<std::string> c{"key", "ts", "value"};
   return c;
@@ -60,7 +78,12 @@ const std::vector<std::string>& add_columns() {
 const std::vector<std::string>& info_columns() {
   static const std::vector<std::string> c{
       "name",     "records",         "bytes",          "first_key",
-      "last_key", "first_timestamp", "last_timestamp", "created"};
+      "last_key", "first_timestamp", "last_timestamp", "created",
+      "max_age",  "max_bytes",       "max_records"};
+  return c;
+}
+const std::vector<std::string>& expire_columns() {
+  static const std::vector<std::string> c{"expired"};
   return c;
 }
 const std::vector<std::string>& explain_columns() {

@@ -2,6 +2,7 @@
 // SQLite's VDBE programs, and the tiny code-generator API that builds one.
 #pragma once
 
+#include "query/amounts.h"
 #include "query/ast.h"
 #include "vm/opcodes.h"
 
@@ -48,7 +49,22 @@ enum class ParamUse : std::uint8_t {
   Count = 2,    // an integer >= 1
   Value = 3,    // bytes
   Time = 4,     // ISO-8601 bytes or integer microseconds -> integer
+  // A duration, size or record count (query/amounts.h): an integer in its
+  // unit, or bytes as the language writes it ("7d", "1GiB").
+  Duration = 5,   // EXPIRE ... OLDER THAN: microseconds
+  MaxAge = 6,     // like Duration; "none" is 0
+  MaxBytes = 7,   // bytes; "none" is 0
+  MaxRecords = 8, // records; "none" is 0
 };
+
+// For the ParamUse values from Duration on: what the amount measures, if it
+// is a retention limit (which takes `none`), and its name in messages
+// ("duration", "max_bytes").
+query::Measure amount_measure(ParamUse use) noexcept;
+inline bool amount_limit(ParamUse use) noexcept {
+  return use != ParamUse::Duration;
+}
+std::string_view amount_name(ParamUse use) noexcept;
 
 struct Parameter {
   std::string name;    // ":id" or "?"
@@ -96,6 +112,7 @@ struct Program {
 const std::vector<std::string>& get_columns();
 const std::vector<std::string>& add_columns();
 const std::vector<std::string>& info_columns();
+const std::vector<std::string>& expire_columns();
 const std::vector<std::string>& explain_columns();
 const std::vector<std::string>& no_columns();
 

@@ -4,6 +4,7 @@
 #include "vm/iso8601.h"
 
 #include <atomic>
+#include <chrono>
 #include <limits>
 
 namespace klite {
@@ -61,6 +62,15 @@ const char* use_text(ParamUse use) {
     return "a value (bytes)";
   case ParamUse::Time:
     return "a time (ISO-8601 bytes, or an integer of microseconds)";
+  case ParamUse::Duration:
+    return "a duration (bytes such as '7d', or an integer of microseconds)";
+  case ParamUse::MaxAge:
+    return "a max_age (bytes such as '7d' or 'none', or an integer of "
+           "microseconds)";
+  case ParamUse::MaxBytes:
+    return "a max_bytes (bytes such as '1GiB' or 'none', or an integer)";
+  case ParamUse::MaxRecords:
+    return "a max_records (an integer, or bytes such as '1000' or 'none')";
   }
   return "?";
 }
@@ -163,6 +173,27 @@ void Vm::load_param(const Op& i) {
       wrong(", not '" + std::string(b.bytes().substr(0, 64)) + "'");
     }
     return;
+  case ParamUse::Duration:
+  case ParamUse::MaxAge:
+  case ParamUse::MaxBytes:
+  case ParamUse::MaxRecords: {
+    using Status = query::AmountReading::Status;
+    const query::Measure m = amount_measure(use);
+    query::AmountReading a{Status::Ok, b.integer};
+    if (b.type == Value::Type::Bytes) {
+      a = query::read_amount(m, b.bytes(), amount_limit(use));
+      if (a.status == Status::Malformed)
+        wrong(", not '" + std::string(b.bytes().substr(0, 64)) + "'");
+    }
+    // The engine takes durations as signed microseconds.
+    if (m == query::Measure::Duration && a.value > query::kMaxDurationMicros)
+      a.status = Status::OutOfRange;
+    if (a.status == Status::OutOfRange)
+      invalid(param_label(*program_, i.p1) + ": " +
+              query::amount_range_problem(m));
+    r = Value::integer(a.value);
+    return;
+  }
   case ParamUse::Key:
   case ParamUse::AfterKey:
   case ParamUse::Count:
@@ -581,6 +612,31 @@ bool Vm::run() {
       write_txn().drop_stream(ip->p4);
       VM_NEXT();
 
+    VM_CASE(SetRetention) {
+      WriteTxn& w = write_txn();
+      Retention ret = w.info(ip->p4).retention; // NoSuchStream
+      if (ip->p1)
+        ret.max_age = std::chrono::microseconds(
+            static_cast<std::int64_t>(r[ip->p1].as_integer()));
+      if (ip->p2)
+        ret.max_bytes = r[ip->p2].as_integer();
+      if (ip->p3)
+        ret.max_records = r[ip->p3].as_integer();
+      w.set_retention(ip->p4, ret);
+      VM_NEXT();
+    }
+
+    VM_CASE(ExpireBefore)
+      r[ip->p2] = Value::integer(
+          write_txn().expire_before(ip->p4, r[ip->p1].as_integer()));
+      VM_NEXT();
+
+    VM_CASE(ExpireOlder)
+      r[ip->p2] = Value::integer(write_txn().expire_older_than(
+          ip->p4, std::chrono::microseconds(
+                      static_cast<std::int64_t>(r[ip->p1].as_integer()))));
+      VM_NEXT();
+
     VM_CASE(ListStreams) {
       Slot& s = slots_[ip->p1];
       s.streams = txn().streams();
@@ -648,6 +704,10 @@ void Vm::fill_info_row(const StreamInfo& info) {
   out[5] = opt(info.first_timestamp);
   out[6] = opt(info.last_timestamp);
   out[7] = Value::integer(info.created);
+  out[8] = Value::integer(
+      static_cast<std::uint64_t>(info.retention.max_age.count()));
+  out[9] = Value::integer(info.retention.max_bytes);
+  out[10] = Value::integer(info.retention.max_records);
 }
 
 bool Vm::explain_step() {

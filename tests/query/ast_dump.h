@@ -1,8 +1,9 @@
 // A one-line text form of the query AST for the parser tests: the statement
 // in its own syntax, every node followed by @line:col, parameters by their
 // index ("?#1", ":k#2"), bytes quoted with \xHH for anything unprintable,
-// durations in microseconds:
+// durations in microseconds, sizes in bytes:
 //   GET@1:1 10@1:5 AFTER :k#1@1:14 FROM s@1:22
+//   ALTER STREAM@1:1 s@1:14 SET (max_bytes@1:19 = 1024@1:31)
 #pragma once
 
 #include "query/ast.h"
@@ -47,11 +48,20 @@ inline std::string dump(const ast::Integer& v) {
 inline std::string dump(const ast::Value& v) {
   return boost::apply_visitor([](const auto& x) { return dump(x); }, v);
 }
-template <typename T> std::string dump_list(const std::vector<T>& items) {
-  std::string out = "[";
+inline std::string dump(const ast::Amount& v) {
+  return boost::apply_visitor([](const auto& x) { return dump(x); }, v);
+}
+inline std::string dump(const ast::RetentionOption& o) {
+  return std::string(ast::kLimitNames[static_cast<std::size_t>(o.limit)]) +
+         dump(o.pos) + " = " + dump(o.value);
+}
+template <typename T>
+std::string dump_list(const std::vector<T>& items, const char* open = "[",
+                      const char* close = "]") {
+  std::string out = open;
   for (std::size_t i = 0; i < items.size(); ++i)
     out += (i ? ", " : "") + dump(items[i]);
-  return out + "]";
+  return out + close;
 }
 
 std::string dump(const ast::Statement& s);
@@ -78,7 +88,14 @@ inline std::string dump(const ast::GetAfterTime& s) {
          dump(s.time) + " FROM " + dump(s.stream);
 }
 inline std::string dump(const ast::CreateStream& s) {
-  return "CREATE STREAM" + dump(s.pos) + " " + dump(s.stream);
+  std::string out = "CREATE STREAM" + dump(s.pos) + " " + dump(s.stream);
+  if (!s.options.empty())
+    out += " WITH " + dump_list(s.options, "(", ")");
+  return out;
+}
+inline std::string dump(const ast::AlterStream& s) {
+  return "ALTER STREAM" + dump(s.pos) + " " + dump(s.stream) + " SET " +
+         dump_list(s.options, "(", ")");
 }
 inline std::string dump(const ast::DropStream& s) {
   return "DROP STREAM" + dump(s.pos) + " " + dump(s.stream);

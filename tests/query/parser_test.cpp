@@ -83,6 +83,13 @@ TEST_CASE("Query parser: every statement form") {
           {"GET ? AFTER ? FROM s",
            "GET@1:1 ?#1@1:5 AFTER ?#2@1:13 FROM s@1:20"},
           {"CREATE STREAM s", "CREATE STREAM@1:1 s@1:15"},
+          {"CREATE STREAM s WITH (max_age = '7d', max_bytes = '1GiB', "
+           "max_records = 1000000)",
+           "CREATE STREAM@1:1 s@1:15 WITH (max_age@1:23 = '7d'@1:33, "
+           "max_bytes@1:39 = '1GiB'@1:51, max_records@1:59 = "
+           "1000000@1:73)"},
+          {"ALTER STREAM s SET (max_records = 500)",
+           "ALTER STREAM@1:1 s@1:14 SET (max_records@1:21 = 500@1:35)"},
           {"DROP STREAM s", "DROP STREAM@1:1 s@1:13"},
           {"SHOW STREAMS", "SHOW STREAMS@1:1"},
           {"INFO s", "INFO@1:1 s@1:6"},
@@ -119,6 +126,14 @@ TEST_CASE("Query parser: keywords are case-insensitive, names are not") {
            "BEGIN@1:1; COMMIT@1:8; ROLLBACK@1:16; ROLLBACK@1:26"},
           {"expire s older than 12H", "EXPIRE@1:1 s@1:8 OLDER THAN "
                                       "43200000000us@1:21"},
+          // Option names and units are case-insensitive too.
+          {"create stream s with (MAX_AGE = 1D, Max_Bytes = 1gib, "
+           "max_RECORDS = NONE)",
+           "CREATE STREAM@1:1 s@1:15 WITH (max_age@1:23 = "
+           "86400000000us@1:33, max_bytes@1:37 = 1073741824@1:49, "
+           "max_records@1:55 = 0@1:69)"},
+          {"alter stream s set (max_bytes = 2Kb)",
+           "ALTER STREAM@1:1 s@1:14 SET (max_bytes@1:21 = 2000@1:33)"},
           {"explain get last 1 from s",
            "EXPLAIN@1:1 (GET@1:9 LAST 1@1:18 FROM s@1:25)"},
       },
@@ -200,11 +215,103 @@ TEST_CASE("Query parser: durations") {
         "EXPIRE@1:1 s@1:8 OLDER THAN 43200000000us@1:21");
   CHECK(parsed("EXPIRE s OLDER THAN 0D") ==
         "EXPIRE@1:1 s@1:8 OLDER THAN 0us@1:21");
-  // The largest: floor((2^64 - 1) / 86400e6) days.
-  CHECK(parsed("EXPIRE s OLDER THAN 213503982d") ==
-        "EXPIRE@1:1 s@1:8 OLDER THAN 18446744044800000000us@1:21");
-  CHECK(syntax_error("EXPIRE s OLDER THAN 213503983d") ==
-        "line 1, col 21: duration out of range, found \"213503983d\"");
+  // A bare 0 needs no unit.
+  CHECK(parsed("EXPIRE s OLDER THAN 0") ==
+        "EXPIRE@1:1 s@1:8 OLDER THAN 0us@1:21");
+  // The largest: floor((2^63 - 1) / 86400e6) days, since the engine takes
+  // signed microseconds.
+  CHECK(parsed("EXPIRE s OLDER THAN 106751991d") ==
+        "EXPIRE@1:1 s@1:8 OLDER THAN 9223372022400000000us@1:21");
+  CHECK(parsed("EXPIRE s OLDER THAN 9223372036854s") ==
+        "EXPIRE@1:1 s@1:8 OLDER THAN 9223372036854000000us@1:21");
+  const std::string range =
+      "duration out of range (the largest is 106751991d), found ";
+  CHECK(syntax_error("EXPIRE s OLDER THAN 106751992d") ==
+        "line 1, col 21: " + range + "\"106751992d\"");
+  CHECK(syntax_error("EXPIRE s OLDER THAN 9223372036855s") ==
+        "line 1, col 21: " + range + "\"9223372036855s\"");
+  CHECK(syntax_error("EXPIRE s OLDER THAN 18446744073709551616s") ==
+        "line 1, col 21: " + range + "\"18446744073709551616...\"");
+  // Quoted durations and parameters are the compiler's and the VM's to
+  // read (tests/vm/retention_test.cpp).
+  CHECK(parsed("EXPIRE s OLDER THAN '7d'") ==
+        "EXPIRE@1:1 s@1:8 OLDER THAN '7d'@1:21");
+  CHECK(parsed("EXPIRE s OLDER THAN :age") ==
+        "EXPIRE@1:1 s@1:8 OLDER THAN :age#1@1:21");
+}
+
+TEST_CASE("Query parser: retention options") {
+  auto with = [](const std::string& options) {
+    return parsed("CREATE STREAM s WITH (" + options + ")");
+  };
+  const std::string head = "CREATE STREAM@1:1 s@1:15 WITH (";
+  SUBCASE("sizes: decimal and binary units, any case") {
+    const std::pair<const char*, const char*> sizes[] = {
+        {"0", "0"},
+        {"1", "1"},
+        {"1B", "1"},
+        {"1b", "1"},
+        {"1kB", "1000"},
+        {"1KB", "1000"},
+        {"1kb", "1000"},
+        {"1MB", "1000000"},
+        {"1GB", "1000000000"},
+        {"1TB", "1000000000000"},
+        {"1KiB", "1024"},
+        {"1kib", "1024"},
+        {"1MiB", "1048576"},
+        {"1GiB", "1073741824"},
+        {"3TiB", "3298534883328"},
+        {"0TiB", "0"},
+        {"none", "0"},
+        {"None", "0"},
+        {"18446744073709551615", "18446744073709551615"},
+        {"18446744073709551615B", "18446744073709551615"},
+        {"16777215TiB", "18446742974197923840"},
+    };
+    for (const auto& size : sizes) { // clang 14 cannot CAPTURE a binding
+      CAPTURE(size.first);
+      CHECK(with(std::string("max_bytes = ") + size.first) ==
+            head + "max_bytes@1:23 = " + size.second + "@1:35)");
+    }
+  }
+  SUBCASE("durations and record counts") {
+    CHECK(with("max_age = 90s") == head + "max_age@1:23 = 90000000us@1:33)");
+    CHECK(with("max_age = 0") == head + "max_age@1:23 = 0us@1:33)");
+    CHECK(with("max_age = none") == head + "max_age@1:23 = 0us@1:33)");
+    CHECK(with("max_age = 106751991d") ==
+          head + "max_age@1:23 = 9223372022400000000us@1:33)");
+    CHECK(with("max_records = 0") == head + "max_records@1:23 = 0@1:37)");
+    CHECK(with("max_records = 18446744073709551615") ==
+          head + "max_records@1:23 = 18446744073709551615@1:37)");
+  }
+  SUBCASE("quoted values and parameters are kept for the compiler") {
+    CHECK(with("max_bytes = \"1 GiB\", max_age = 'none'") ==
+          head + "max_bytes@1:23 = '1 GiB'@1:35, max_age@1:44 = "
+                 "'none'@1:54)");
+    CHECK(with("max_age = ?, max_bytes = :b, max_records = ?") ==
+          head + "max_age@1:23 = ?#1@1:33, max_bytes@1:36 = :b#2@1:48, "
+                 "max_records@1:52 = ?#3@1:66)");
+  }
+  SUBCASE("any order, whitespace and comments between tokens") {
+    CHECK(parsed("CREATE STREAM s WITH(max_records=5,max_age=1h)") ==
+          "CREATE STREAM@1:1 s@1:15 WITH (max_records@1:22 = 5@1:34, "
+          "max_age@1:36 = 3600000000us@1:44)");
+    CHECK(parsed("ALTER STREAM s SET (\n  max_bytes = 1MB, -- c\n  max_age "
+                 "= 2d\n)") ==
+          "ALTER STREAM@1:1 s@1:14 SET (max_bytes@2:3 = 1000000@2:15, "
+          "max_age@3:3 = 172800000000us@3:13)");
+  }
+  SUBCASE("a repeated option parses: the compiler rejects it") {
+    CHECK(with("max_age = 1d, max_age = 2d") ==
+          head + "max_age@1:23 = 86400000000us@1:33, max_age@1:37 = "
+                 "172800000000us@1:47)");
+  }
+  SUBCASE("option names are not reserved") {
+    CHECK(parsed("INFO max_age") == "INFO@1:1 max_age@1:6");
+    CHECK(parsed("CREATE STREAM max_bytes WITH (max_bytes = 1)") ==
+          "CREATE STREAM@1:1 max_bytes@1:15 WITH (max_bytes@1:31 = 1@1:43)");
+  }
 }
 
 TEST_CASE("Query parser: parameters are numbered across the script") {
@@ -218,6 +325,11 @@ TEST_CASE("Query parser: parameters are numbered across the script") {
           {"GET ? BEFORE ? FROM s; GET ? AFTER TIME ? FROM s",
            "GET@1:1 ?#1@1:5 BEFORE ?#2@1:14 FROM s@1:21; GET@1:24 ?#3@1:28 "
            "AFTER TIME ?#4@1:41 FROM s@1:48"},
+          {"EXPIRE s BEFORE ?; EXPIRE s OLDER THAN :a; ALTER STREAM s SET "
+           "(max_age = :a, max_records = ?)",
+           "EXPIRE@1:1 s@1:8 BEFORE ?#1@1:17; EXPIRE@1:20 s@1:27 OLDER THAN "
+           ":a#2@1:40; ALTER STREAM@1:44 s@1:57 SET (max_age@1:64 = "
+           ":a#2@1:74, max_records@1:78 = ?#3@1:92)"},
           {"EXPLAIN GET :n AFTER :k FROM s; GET :k, :n FROM s",
            "EXPLAIN@1:1 (GET@1:9 :n#1@1:13 AFTER :k#2@1:22 FROM s@1:30); "
            "GET@1:33 [:k#2@1:37, :n#1@1:41] FROM s@1:49"},
@@ -254,10 +366,10 @@ TEST_CASE("Query parser: stream names") {
         "line 1, col 6: identifier longer than 128 bytes, found "
         "\"nnnnnnnnnnnnnnnnnnnn...\"");
   for (std::string_view word :
-       {"add",     "AFTER",  "before",  "begin",    "commit", "create",
-        "drop",    "expire", "explain", "first",    "from",   "get",
-        "info",    "last",   "older",   "rollback", "show",   "stream",
-        "streams", "than",   "time",    "to"}) {
+       {"add",  "AFTER",  "alter",    "before", "begin", "commit", "create",
+        "drop", "expire", "explain",  "first",  "from",  "get",    "info",
+        "last", "older",  "rollback", "set",    "show",  "stream", "streams",
+        "than", "time",   "to",       "with"}) {
     CAPTURE(word);
     CHECK(syntax_error("INFO " + std::string(word)) ==
           "line 1, col 6: expected a stream name, found \"" +
@@ -308,6 +420,16 @@ TEST_CASE("Query parser: malformed queries") {
   const std::string get = "a key, a count, FIRST or LAST";
   const std::string range = "number out of range (the largest is "
                             "18446744073709551615)";
+  const std::string option = "an option (max_age, max_bytes or max_records)";
+  const std::string age_limit = "a duration (a number and s, m, h or d, as in "
+                                "7d; 0 or none for no limit)";
+  const std::string size_limit =
+      "a size (a number and an optional unit B, kB, MB, GB, TB, KiB, MiB, GiB "
+      "or TiB; 0 or none for no limit)";
+  const std::string count_limit =
+      "a number of records (0 or none for no limit)";
+  const std::string size_range =
+      "size out of range (the largest is 18446744073709551615 bytes)";
   check_all(
       {
           // Empty scripts and empty statements.
@@ -453,8 +575,87 @@ TEST_CASE("Query parser: malformed queries") {
            "line 1, col 21: expected " + duration + ", found \"7\""},
           {"EXPIRE s OLDER THAN 7dd",
            "line 1, col 21: expected " + duration + ", found \"7dd\""},
-          {"EXPIRE s OLDER THAN 18446744073709551616s",
-           "line 1, col 21: " + range + ", found \"18446744073709551616\""},
+
+          // Retention options.
+          {"CREATE STREAM s WITH ()",
+           "line 1, col 23: expected " + option + ", found \")\""},
+          {"CREATE STREAM s WITH",
+           "line 1, col 21: expected '(', found end of input"},
+          {"CREATE STREAM s WITH max_age = 1d",
+           "line 1, col 22: expected '(', found \"max_age\""},
+          {"CREATE STREAM s WITH (max_agee = 1d)",
+           "line 1, col 23: expected " + option + ", found \"max_agee\""},
+          {"CREATE STREAM s WITH (retention = 1d)",
+           "line 1, col 23: expected " + option + ", found \"retention\""},
+          {"CREATE STREAM s WITH (max_age 1d)",
+           "line 1, col 31: expected '=', found \"1d\""},
+          {"CREATE STREAM s WITH (max_age = 1d",
+           "line 1, col 35: expected ',' or ')', found end of input"},
+          {"CREATE STREAM s WITH (max_age = 1d max_bytes = 1)",
+           "line 1, col 36: expected ',' or ')', found \"max_bytes\""},
+          {"CREATE STREAM s WITH (max_age = 1d,)",
+           "line 1, col 36: expected " + option + ", found \")\""},
+          {"CREATE STREAM s WITH (max_age = 1d) x",
+           "line 1, col 37: expected ';' or end of input, found \"x\""},
+          {"CREATE STREAM s WITH (max_age = )",
+           "line 1, col 33: expected " + age_limit + ", found \")\""},
+          {"CREATE STREAM s WITH (max_age = 7w)",
+           "line 1, col 33: expected " + age_limit + ", found \"7w\""},
+          {"CREATE STREAM s WITH (max_age = 7)",
+           "line 1, col 33: expected " + age_limit + ", found \"7\""},
+          {"CREATE STREAM s WITH (max_age = 1.5d)",
+           "line 1, col 33: expected " + age_limit + ", found \"1.5d\""},
+          {"CREATE STREAM s WITH (max_age = -1d)",
+           "line 1, col 33: expected " + age_limit + ", found \"-1d\""},
+          {"CREATE STREAM s WITH (max_age = 106751992d)",
+           "line 1, col 33: duration out of range (the largest is "
+           "106751991d), found \"106751992d\""},
+          {"CREATE STREAM s WITH (max_bytes = 1XB)",
+           "line 1, col 35: expected " + size_limit + ", found \"1XB\""},
+          {"CREATE STREAM s WITH (max_bytes = 1K)",
+           "line 1, col 35: expected " + size_limit + ", found \"1K\""},
+          {"CREATE STREAM s WITH (max_bytes = 1GiBs)",
+           "line 1, col 35: expected " + size_limit + ", found \"1GiBs\""},
+          {"CREATE STREAM s WITH (max_bytes = 1.5GiB)",
+           "line 1, col 35: expected " + size_limit + ", found \"1.5GiB\""},
+          {"CREATE STREAM s WITH (max_bytes = -1)",
+           "line 1, col 35: expected " + size_limit + ", found \"-1\""},
+          {"CREATE STREAM s WITH (max_bytes = 1 GiB)",
+           "line 1, col 37: expected ',' or ')', found \"GiB\""},
+          {"CREATE STREAM s WITH (max_bytes = 16777216TiB)",
+           "line 1, col 35: " + size_range + ", found \"16777216TiB\""},
+          {"CREATE STREAM s WITH (max_bytes = 18446744073709551616)",
+           "line 1, col 35: " + size_range +
+               ", found \"18446744073709551616\""},
+          {"CREATE STREAM s WITH (max_records = 1kB)",
+           "line 1, col 37: expected " + count_limit + ", found \"1kB\""},
+          {"CREATE STREAM s WITH (max_records = 2.5)",
+           "line 1, col 37: expected " + count_limit + ", found \"2.5\""},
+          {"CREATE STREAM s WITH (max_records = -5)",
+           "line 1, col 37: expected " + count_limit + ", found \"-5\""},
+          {"CREATE STREAM s WITH (max_records = x'05')",
+           "line 1, col 37: expected " + count_limit + ", found \"x'05'\""},
+          {"CREATE STREAM s WITH (max_records = 18446744073709551616)",
+           "line 1, col 37: " + range + ", found \"18446744073709551616\""},
+          {"ALTER s SET (max_age = 1d)",
+           "line 1, col 7: expected STREAM, found \"s\""},
+          {"ALTER STREAM s",
+           "line 1, col 15: expected SET, found end of input"},
+          {"ALTER STREAM s (max_age = 1d)",
+           "line 1, col 16: expected SET, found \"(\""},
+          {"ALTER STREAM s SET max_age = 1d",
+           "line 1, col 20: expected '(', found \"max_age\""},
+          {"ALTER STREAM s SET ()",
+           "line 1, col 21: expected " + option + ", found \")\""},
+          {"ALTER STREAM with SET (max_age = 1d)",
+           "line 1, col 14: expected a stream name, found \"with\" (a "
+           "reserved word)"},
+          {"EXPIRE s OLDER THAN none",
+           "line 1, col 21: expected " + duration + ", found \"none\""},
+          {"EXPIRE s OLDER THAN -1d",
+           "line 1, col 21: expected " + duration + ", found \"-1d\""},
+          {"EXPIRE s BEFORE 1d",
+           "line 1, col 17: expected a key, found \"1d\""},
           // String literals.
           {"ADD 'abc TO s",
            "line 1, col 5: unterminated string literal, found \"'abc TO s\""},

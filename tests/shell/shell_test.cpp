@@ -80,13 +80,13 @@ TEST_CASE("Shell: json mode on SHOW STREAMS and INFO with an empty stream") {
         iso("{\"key\": 1}\n"
             "{\"name\": \"e\", \"records\": 0, \"bytes\": 0, \"first_key\": null, "
             "\"last_key\": null, \"first_timestamp\": null, \"last_timestamp\": null, "
-            "\"created\": \"@\"}\n"
+            "\"created\": \"@\", \"max_age\": 0, \"max_bytes\": 0, \"max_records\": 0}\n"
             "{\"name\": \"e\", \"records\": 0, \"bytes\": 0, \"first_key\": null, "
             "\"last_key\": null, \"first_timestamp\": null, \"last_timestamp\": null, "
-            "\"created\": \"@\"}\n"
+            "\"created\": \"@\", \"max_age\": 0, \"max_bytes\": 0, \"max_records\": 0}\n"
             "{\"name\": \"s\", \"records\": 1, \"bytes\": 3, \"first_key\": 1, "
             "\"last_key\": 1, \"first_timestamp\": \"@\", \"last_timestamp\": \"@\", "
-            "\"created\": \"@\"}\n"));
+            "\"created\": \"@\", \"max_age\": 0, \"max_bytes\": 0, \"max_records\": 0}\n"));
 }
 
 TEST_CASE("Shell: json escaping of UTF-8 values") {
@@ -124,10 +124,12 @@ TEST_CASE("Shell: table mode") {
             "1    @  hello\n"
             "2    @  x'00ff'\n"
             "name  records  bytes  first_key  last_key  first_timestamp              "
-            "last_timestamp               created\n"
+            "last_timestamp               created                      max_age  "
+            "max_bytes  max_records\n"
             "----  -------  -----  ---------  --------  ---------------------------  "
-            "---------------------------  ---------------------------\n"
-            "s     2        7      1          2         @  @  @\n"));
+            "---------------------------  ---------------------------  -------  "
+            "---------  -----------\n"
+            "s     2        7      1          2         @  @  @  0        0          0\n"));
 }
 
 TEST_CASE("Shell: line mode") {
@@ -152,7 +154,10 @@ TEST_CASE("Shell: line mode") {
             "       last_key = 2\n"
             "first_timestamp = @\n"
             " last_timestamp = @\n"
-            "        created = @\n"));
+            "        created = @\n"
+            "        max_age = 0\n"
+            "      max_bytes = 0\n"
+            "    max_records = 0\n"));
 }
 
 TEST_CASE("Shell: csv mode quotes per RFC 4180") {
@@ -174,7 +179,7 @@ TEST_CASE("Shell: raw mode prints values only") {
   CHECK(sh.run_text("ADD 'one', 'two' TO s; GET FIRST 2 FROM s; INFO s"));
   CHECK(f.out.str() == "1\n2\none\ntwo\n"
                        "s\t2\t6\t1\t2\t1700000000000000\t1700000000000000\t"
-                       "1700000000000000\n");
+                       "1700000000000000\t0\t0\t0\n");
 }
 
 TEST_CASE("Shell: splitter handles lines and strings and comments") {
@@ -275,10 +280,12 @@ TEST_CASE("Shell: dot commands") {
                         "mode: json\nkey\n1\n" +
                         iso("{\"name\": \"s\", \"records\": 1, \"bytes\": 1, "
                             "\"first_key\": 1, \"last_key\": 1, \"first_timestamp\": \"@\", "
-                            "\"last_timestamp\": \"@\", \"created\": \"@\"}\n") +
+                            "\"last_timestamp\": \"@\", \"created\": \"@\", "
+                            "\"max_age\": 0, \"max_bytes\": 0, \"max_records\": 0}\n") +
                         iso("{\"name\": \"s\", \"records\": 1, \"bytes\": 1, "
                             "\"first_key\": 1, \"last_key\": 1, \"first_timestamp\": \"@\", "
-                            "\"last_timestamp\": \"@\", \"created\": \"@\"}\n") +
+                            "\"last_timestamp\": \"@\", \"created\": \"@\", "
+                            "\"max_age\": 0, \"max_bytes\": 0, \"max_records\": 0}\n") +
                         "{\"addr\": 0, \"opcode\": \"Integer\""));
   CHECK(out.find("\"opcode\": \"Halt\"") != std::string::npos);
   CHECK(out.ends_with(iso("{\"key\": 1, \"ts\": \"@\", \"value\": \"v\"}\n") +
@@ -289,7 +296,9 @@ TEST_CASE("Shell: dot commands") {
   CHECK(f.engine->info("s").records == 1);
   for (std::string_view word : {"ADD ", "GET ", "AFTER", "BEFORE", "FIRST", "LAST", "TIME",
                                 "CREATE STREAM", "DROP STREAM", "SHOW STREAMS", "INFO ",
-                                "BEGIN", "COMMIT", "ROLLBACK", "EXPIRE", "EXPLAIN"})
+                                "BEGIN", "COMMIT", "ROLLBACK", "EXPIRE", "EXPLAIN",
+                                "ALTER STREAM", " WITH (", "max_age", "max_bytes",
+                                "max_records", "OLDER THAN"})
     CHECK(klite::shell::help_text().find(word) != std::string_view::npos);
 }
 

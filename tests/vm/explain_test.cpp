@@ -38,6 +38,11 @@ const Golden kGolden[] = {
     {"explain_begin.txt", "BEGIN"},
     {"explain_commit.txt", "COMMIT"},
     {"explain_rollback.txt", "ROLLBACK"},
+    {"explain_expire_before.txt", "EXPIRE payments BEFORE :k"},
+    {"explain_expire_older.txt", "EXPIRE payments OLDER THAN 7d"},
+    {"explain_create_with.txt",
+     "CREATE STREAM payments WITH (max_age = '7d', max_records = 1000000)"},
+    {"explain_alter.txt", "ALTER STREAM payments SET (max_bytes = ?)"},
 };
 
 // The EXPLAIN rows of `query`, formatted as Statement::explain formats the
@@ -109,8 +114,9 @@ TEST_CASE("VM: EXPLAIN rows, and EXPLAIN does not run its statement") {
   // The compile errors of the statement are EXPLAIN's errors.
   KLITE_CHECK_ERROR(db->exec("EXPLAIN GET 0 FROM s"),
                     ErrorCode::InvalidArgument);
-  KLITE_CHECK_ERROR(db->exec("EXPLAIN EXPIRE s BEFORE 3"),
-                    ErrorCode::Unsupported);
+  CHECK(rows(*db, "EXPLAIN EXPIRE s BEFORE 3").size() == 6);
+  CHECK(rows(*db, "EXPLAIN ALTER STREAM s SET (max_age = 1d)").size() == 5);
+  CHECK(!db->read().has_stream("s"));
   // A prepared EXPLAIN runs without its parameters bound.
   Statement st = db->prepare("EXPLAIN GET ? FROM s");
   CHECK(st.parameter_count() == 1);
@@ -248,7 +254,31 @@ TEST_CASE("VM: the compiler checks literals, with the node's position") {
   ex.pos = {4, 2};
   ex.stream = ident("s", 9);
   CHECK(compile_error(ast::Statement(ex)) ==
-        "Unsupported: line 4, col 2: EXPIRE is not supported yet");
+        "InvalidArgument: line 4, col 2: EXPIRE needs one of BEFORE and "
+        "OLDER THAN");
+  ast::Duration forever;
+  forever.micros = std::uint64_t{1} << 63; // beyond the engine's microseconds
+  forever.pos = {4, 22};
+  ex.older_than = ast::Amount(forever);
+  CHECK(compile_error(ast::Statement(ex)) ==
+        "InvalidArgument: line 4, col 22: duration out of range (the largest "
+        "is 106751991d)");
+  forever.micros -= 1;
+  ex.older_than = ast::Amount(forever);
+  CHECK(vm::compile(ast::Statement(ex)).code.size() == 6);
+
+  ast::AlterStream alter;
+  alter.pos = {1, 1};
+  alter.stream = ident("s", 14);
+  CHECK(compile_error(ast::Statement(alter)) ==
+        "InvalidArgument: line 1, col 1: ALTER STREAM needs an option");
+  ast::RetentionOption bad;
+  bad.limit = static_cast<ast::Limit>(7);
+  bad.pos = {1, 21};
+  bad.value = ast::Amount(number(1, 31));
+  alter.options.push_back(bad);
+  CHECK(compile_error(ast::Statement(alter)) ==
+        "InvalidArgument: line 1, col 21: unknown retention option");
 }
 
 TEST_CASE("VM: parameters in the compiled program") {

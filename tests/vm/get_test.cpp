@@ -25,8 +25,7 @@ TEST_CASE("VM: GET key FROM s returns key, timestamp and value") {
 
   Result r = db->exec("GET 7 FROM s");
   REQUIRE(r.next());
-  CHECK(r.row().columns() ==
-        std::vector<std::string>{"key", "ts", "value"});
+  CHECK(r.row().columns() == std::vector<std::string>{"key", "ts", "value"});
   CHECK(r.row()["key"].as_integer() == 7);
   CHECK(r.row()["ts"].as_integer() == 7000);
   CHECK(r.row()["value"].as_bytes() == "v7");
@@ -222,7 +221,9 @@ TEST_CASE("VM: keywords are case-insensitive") {
   CHECK(rows(*db, "create stream t").empty());
   CHECK(rows(*db, "show streams").size() == 2);
   CHECK(rows(*db, "info t") ==
-        std::vector<std::string>{"'t'|0|0|NULL|NULL|NULL|NULL|5000"});
+        std::vector<std::string>{"'t'|0|0|NULL|NULL|NULL|NULL|5000|0|0|0"});
+  CHECK(rows(*db, "alter stream t set (MAX_RECORDS = 7)").empty());
+  CHECK(rows(*db, "expire s before 2") == std::vector<std::string>{"1"});
   CHECK(rows(*db, "begin; add 'y' to t; rollback").size() == 1);
   // Stream names are not keywords: they stay case-sensitive.
   KLITE_CHECK_ERROR(db->exec("drop stream T"), ErrorCode::NoSuchStream);

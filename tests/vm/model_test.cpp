@@ -142,7 +142,9 @@ TEST_CASE("VM: random scripts end in a result or a klite::Error, never worse") {
       "2", "3", "18446744073709551615", "18446744073709551616", "'a'",
       "\"b\"", "'2026-11-25T10:00:00Z'", "'1970-01-01'", "'bad'", "x'00ff'",
       "x'0'", "?", ":k", "s", "e", "nope", "t.x-1", ",", ";", ";", "--c\n",
-      "7d", "-1", "'", "\\", "\x01", "\xff", "get", "from"};
+      "7d", "-1", "'", "\\", "\x01", "\xff", "get", "from", "ALTER", "SET",
+      "WITH", "(", ")", "=", "max_age", "max_bytes", "max_records", "none",
+      "1GiB", "16777216TiB", "106751992d", "'1kB'"};
   // Statements that parse, with random parts, so the VM paths run too.
   static const char* const kShapes[] = {
       "GET # FROM $", "GET #, # FROM $", "GET # AFTER # FROM $",
@@ -150,7 +152,11 @@ TEST_CASE("VM: random scripts end in a result or a klite::Error, never worse") {
       "GET # AFTER TIME '1970-01-01' FROM $", "ADD 'v' TO $",
       "ADD 'v', x'00' TO $", "CREATE STREAM $", "DROP STREAM $", "INFO $",
       "SHOW STREAMS", "BEGIN", "COMMIT", "ROLLBACK", "EXPLAIN GET # FROM $",
-      "EXPIRE $ BEFORE #"};
+      "EXPIRE $ BEFORE #", "EXPIRE $ OLDER THAN #s", "EXPIRE $ OLDER THAN 0",
+      "CREATE STREAM $ WITH (max_records = #)",
+      "CREATE STREAM $ WITH (max_age = #h, max_bytes = '#kB')",
+      "ALTER STREAM $ SET (max_records = #)",
+      "ALTER STREAM $ SET (max_bytes = #MiB, max_age = none)"};
   static const char* const kNumbers[] = {"0", "1", "2", "3", "4", "100",
                                          "18446744073709551615"};
   static const char* const kStreams[] = {"s", "e", "nope", "t"};

@@ -1,6 +1,6 @@
-// ADD, CREATE, DROP, SHOW STREAMS, INFO, EXPIRE, and how Engine::exec runs
-// scripts: lazily, statement after statement, each in its own transaction
-// unless a BEGIN is open.
+// ADD, CREATE, DROP, SHOW STREAMS, INFO, and how Engine::exec runs scripts:
+// lazily, statement after statement, each in its own transaction unless a
+// BEGIN is open. Retention and EXPIRE: tests/vm/retention_test.cpp.
 #include "tests/vm/vm_test_util.h"
 
 using namespace klite;
@@ -99,8 +99,8 @@ TEST_CASE("Exec: SHOW STREAMS and INFO") {
   db->exec("ADD 'abc', 'de' TO b.s");
   db.clock.set(200);
   db->exec("ADD 'f' TO b.s");
-  const S want{"'b.s'|3|6|1|3|100|200|100",
-               "'empty'|0|0|NULL|NULL|NULL|NULL|5"};
+  const S want{"'b.s'|3|6|1|3|100|200|100|0|0|0",
+               "'empty'|0|0|NULL|NULL|NULL|NULL|5|0|0|0"};
   CHECK(rows(*db, "SHOW STREAMS") == want);
   CHECK(rows(*db, "INFO empty") == S{want[1]});
   CHECK(rows(*db, "INFO b.s") == S{want[0]});
@@ -109,19 +109,10 @@ TEST_CASE("Exec: SHOW STREAMS and INFO") {
   REQUIRE(r.next());
   CHECK(r.row().columns() == S{"name", "records", "bytes", "first_key",
                                "last_key", "first_timestamp", "last_timestamp",
-                               "created"});
+                               "created", "max_age", "max_bytes",
+                               "max_records"});
   CHECK(r.row()["last_key"].as_integer() == 3);
   CHECK(r.row()["name"].as_bytes() == "b.s");
-}
-
-TEST_CASE("Exec: EXPIRE is not supported yet") {
-  Db db;
-  db->exec("ADD 'a' TO s");
-  CHECK(error_of([&] { db->exec("EXPIRE s BEFORE 10"); }) ==
-        "Unsupported: line 1, col 1: EXPIRE is not supported yet");
-  CHECK(error_of([&] { db->exec("GET 1 FROM s; EXPIRE s OLDER THAN 7d"); }) ==
-        "Unsupported: line 1, col 15: EXPIRE is not supported yet");
-  KLITE_CHECK_ERROR(db->prepare("EXPIRE s BEFORE ?"), ErrorCode::Unsupported);
 }
 
 TEST_CASE("Exec: a script runs its statements in turn as rows are consumed") {
@@ -197,13 +188,13 @@ TEST_CASE("Exec: writes on a read-only engine are ReadOnly, with the place") {
   Engine e = Engine::open(dir.file(), o);
   CHECK(keys(e, "GET 1 FROM s") == V{1});
   CHECK(rows(e, "SHOW STREAMS").size() == 1);
-  for (const char* q :
-       {"ADD 'b' TO s", "CREATE STREAM t", "DROP STREAM s", "BEGIN"}) {
+  for (const char* q : {"ADD 'b' TO s", "CREATE STREAM t", "DROP STREAM s",
+                        "BEGIN", "EXPIRE s BEFORE 2", "EXPIRE s OLDER THAN 0s",
+                        "CREATE STREAM t WITH (max_records = 1)",
+                        "ALTER STREAM s SET (max_records = 1)"}) {
     CAPTURE(q);
-    auto err = catch_error([&] { e.exec(q); });
-    REQUIRE(err);
-    CHECK(err->code() == ErrorCode::ReadOnly);
-    CHECK(std::string(err->what()).rfind("line 1, col 1: ", 0) == 0);
+    CHECK(error_of([&] { e.exec(q); }) ==
+          "ReadOnly: line 1, col 1: " + dir.file() + ": opened read-only");
   }
   auto err =
       catch_error([&] { e.exec("GET 1 FROM s;\n  ADD 'b' TO s").drain(); });
