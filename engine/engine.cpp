@@ -604,8 +604,14 @@ std::uint64_t WriteTxn::expire_older_than(std::string_view stream,
                                           std::chrono::microseconds age) {
   Impl& t = live(impl_);
   auto& s = t.require(stream);
-  const std::uint64_t ts = cutoff(
-      t.engine->pager.now(), static_cast<std::uint64_t>(std::max<std::int64_t>(age.count(), 0)));
+  // A negative age would expire records not yet appended: a sign error
+  // that would empty the stream, so it is refused like a negative max_age.
+  if (age.count() < 0)
+    throw Error(ErrorCode::InvalidArgument,
+                "expire age is negative: " + std::to_string(age.count()) +
+                    " us");
+  const std::uint64_t ts = cutoff(t.engine->pager.now(),
+                                  static_cast<std::uint64_t>(age.count()));
   return guarded(t, [&] {
     s.dirty = true;
     return chain::expire(*t.writer, s.d, key_at_time(t, s.d, ts), 0,

@@ -243,7 +243,8 @@ public:
   // can see them. Throws NoSuchStream.
   std::uint64_t expire_before(std::string_view stream, std::uint64_t key);
   // Expires the records with a timestamp older than Options::clock's now
-  // minus `age` (a negative age counts as 0), and returns how many.
+  // minus `age`, and returns how many. Throws InvalidArgument for a
+  // negative age, NoSuchStream.
   std::uint64_t expire_older_than(std::string_view stream,
                                   std::chrono::microseconds age);
   // Removes a stream and all its records; its pages are reused once no

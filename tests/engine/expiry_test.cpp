@@ -261,7 +261,13 @@ TEST_CASE("Expiry: expire_older_than goes by record timestamp against the clock"
   CHECK(e.info("s").first_key == 11);
   CHECK(e.info("s").first_timestamp == 2000'000'000);
   clock.set(3000ull * 1'000'000);
-  CHECK(e.expire_older_than("s", seconds(-5)) == 10); // as 0: older than now
+  // A negative age is a mistake, not "everything": refused, nothing goes.
+  auto err = klite::test::catch_error([&] { e.expire_older_than("s", seconds(-5)); });
+  REQUIRE(err);
+  CHECK(err->code() == ErrorCode::InvalidArgument);
+  CHECK(std::string(err->what()) == "expire age is negative: -5000000 us");
+  CHECK(e.info("s").first_key == 11);
+  CHECK(e.expire_older_than("s", seconds(0)) == 10); // older than now
   CHECK(e.info("s").first_key == 21);
   expect_keys(e, "s", 21, 31);
   expect_clean(path);
