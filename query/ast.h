@@ -75,10 +75,11 @@ struct Amount : boost::spirit::x3::variant<Number, Duration, Bytes, Param> {
   using base_type::operator=;
 };
 
-// ADD v1, v2, ... TO stream
+// ADD v1, v2, ... TO stream [TTL duration]
 struct Add : Node {
   std::vector<Value> values;
   Ident stream;
+  std::optional<Amount> ttl; // every record's, when given
 };
 
 // GET k1, k2, ... FROM stream
@@ -147,6 +148,7 @@ struct Info : Node {
 struct Begin : Node {};
 struct Commit : Node {};
 struct Rollback : Node {};
+struct Vacuum : Node {};
 
 // EXPIRE stream BEFORE key / EXPIRE stream OLDER THAN duration
 struct Expire : Node {
@@ -161,7 +163,7 @@ struct Statement
     : boost::spirit::x3::variant<
           Add, GetKeys, GetRange, GetEnd, GetAfterTime, CreateStream,
           AlterStream, DropStream, ShowStreams, Info, Begin, Commit, Rollback,
-          Expire, boost::spirit::x3::forward_ast<Explain>> {
+          Expire, Vacuum, boost::spirit::x3::forward_ast<Explain>> {
   using base_type::base_type;
   using base_type::operator=;
 };

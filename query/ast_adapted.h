@@ -13,7 +13,7 @@
 
 #include <boost/fusion/include/adapt_struct.hpp>
 
-BOOST_FUSION_ADAPT_STRUCT(klite::query::ast::Add, values, stream)
+BOOST_FUSION_ADAPT_STRUCT(klite::query::ast::Add, values, stream, ttl)
 BOOST_FUSION_ADAPT_STRUCT(klite::query::ast::GetKeys, keys, stream)
 BOOST_FUSION_ADAPT_STRUCT(klite::query::ast::GetRange, count, direction, key,
                           stream)

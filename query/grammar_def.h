@@ -54,6 +54,10 @@ constexpr keyword_parser kw_with("WITH");
 constexpr keyword_parser kw_max_age("MAX_AGE");
 constexpr keyword_parser kw_max_bytes("MAX_BYTES");
 constexpr keyword_parser kw_max_records("MAX_RECORDS");
+// Not reserved either: TTL stands only after a stream name and VACUUM only
+// where a statement starts, so neither can be read as a name.
+constexpr keyword_parser kw_ttl("TTL");
+constexpr keyword_parser kw_vacuum("VACUUM");
 
 constexpr punct_parser comma(',');
 constexpr punct_parser semicolon(';');
@@ -196,10 +200,11 @@ const auto statement_def =
     (kw_show > kw_streams > x3::attr(ast::ShowStreams{})) | info |
     (kw_begin >> x3::attr(ast::Begin{})) |
     (kw_commit >> x3::attr(ast::Commit{})) |
-    (kw_rollback >> x3::attr(ast::Rollback{})) | expire | explain;
+    (kw_rollback >> x3::attr(ast::Rollback{})) |
+    (kw_vacuum >> x3::attr(ast::Vacuum{})) | expire | explain;
 
-// ADD value { "," value } TO name
-const auto add_def = kw_add > values > kw_to > ident;
+// ADD value { "," value } TO name [TTL duration]
+const auto add_def = kw_add > values > kw_to > ident > -(kw_ttl > age);
 const auto values_def = value > *(comma > value);
 const auto value_def = value_literal | param;
 

@@ -49,6 +49,8 @@ public:
   void operator()(ast::Add& s) {
     for (auto& v : s.values)
       (*this)(v);
+    if (s.ttl)
+      (*this)(*s.ttl);
   }
   void operator()(ast::GetKeys& s) {
     for (auto& k : s.keys)

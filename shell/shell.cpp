@@ -466,6 +466,7 @@ std::string_view help_text() {
   return R"(Statements end with ';' (a statement may span lines):
   ADD 'payment 42 settled' TO payments;     append records, prints their keys
   ADD 'a', "b", x'00ff' TO payments;        several values in one commit
+  ADD 'x' TO payments TTL 60s;              a record that expires in a minute
   GET 7 FROM payments;                      one record by key
   GET 1, 5, 9 FROM payments;                several keys
   GET 10 AFTER 5 FROM payments;             the first 10 records with key > 5
@@ -482,6 +483,7 @@ std::string_view help_text() {
   BEGIN; ADD 'x' TO a; ADD 'y' TO b; COMMIT;  one transaction (or ROLLBACK)
   EXPIRE payments BEFORE 1000;              drop the records with keys < 1000
   EXPIRE payments OLDER THAN 7d;            drop the records older than 7 days
+  VACUUM;                                   give free space back to the OS
   EXPLAIN GET LAST 5 FROM payments;         the statement's program
   -- a comment runs to the end of the line
 Dot commands (put a FILE holding spaces in quotes):

@@ -73,7 +73,14 @@ public:
     }
     for (std::uint64_t i = 0; i < n; ++i)
       load_value(s.values[i], base + i);
+    // Append reads the records' TTL from the register it writes the key to.
     std::uint64_t key = b_.new_register();
+    if (s.ttl) {
+      load_amount(*s.ttl, ParamUse::Ttl, key);
+    } else {
+      b_.add(Opcode::Integer, 0, key);
+      b_.comment("no TTL");
+    }
     begin_write(s);
     b_.at(s.stream.pos);
     b_.add(Opcode::Append, base, n, key, Name{s.stream.name});
@@ -255,9 +262,13 @@ public:
     if (s.before.has_value() == s.older_than.has_value())
       fail(ErrorCode::InvalidArgument, s.pos,
            "EXPIRE needs one of BEFORE and OLDER THAN");
-    std::uint64_t arg = s.before
-                            ? load_integer(*s.before, ParamUse::Key)
-                            : load_amount(*s.older_than, ParamUse::Duration);
+    std::uint64_t arg = 0;
+    if (s.before) {
+      arg = load_integer(*s.before, ParamUse::Key);
+    } else {
+      arg = b_.new_register();
+      load_amount(*s.older_than, ParamUse::Duration, arg);
+    }
     std::uint64_t expired = b_.new_register();
     begin_write(s);
     b_.at(s.stream.pos);
@@ -267,6 +278,18 @@ public:
     b_.add(Opcode::ResultRow, expired, 1);
     b_.add(Opcode::Halt);
     program().columns = &expire_columns();
+  }
+
+  // VACUUM runs its own transactions (Engine::vacuum), so it joins no
+  // BEGIN and begins none here.
+  void operator()(const ast::Vacuum& s) const {
+    b_.at(s.pos);
+    std::uint64_t freed = b_.new_register();
+    b_.add(Opcode::Vacuum, freed);
+    b_.add(Opcode::ResultRow, freed, 1);
+    b_.add(Opcode::Halt);
+    program().writes = true;
+    program().columns = &vacuum_columns();
   }
 
   void operator()(const boost::spirit::x3::forward_ast<ast::Explain>& f) const {
@@ -374,14 +397,12 @@ private:
   }
 
   // A duration, size or record count (per `use`, one of the ParamUse
-  // values from Duration on) into a new register; returns it.
-  std::uint64_t load_amount(const ast::Amount& v, ParamUse use) const {
-    std::uint64_t reg = b_.new_register();
+  // values from Duration on) into register `reg`.
+  void load_amount(const ast::Amount& v, ParamUse use,
+                   std::uint64_t reg) const {
     const std::string what(amount_name(use));
-    if (const auto* p = boost::get<ast::Param>(&v.get())) {
-      load_param(*p, reg, use);
-      return reg;
-    }
+    if (const auto* p = boost::get<ast::Param>(&v.get()))
+      return load_param(*p, reg, use);
     ast::Pos pos;
     std::uint64_t value = 0;
     if (const auto* n = boost::get<ast::Number>(&v.get())) {
@@ -411,10 +432,12 @@ private:
         value > query::kMaxDurationMicros)
       fail(ErrorCode::InvalidArgument, pos,
            query::amount_range_problem(query::Measure::Duration));
+    if (use == ParamUse::Ttl)
+      if (const char* problem = ttl_problem(value))
+        fail(ErrorCode::InvalidArgument, pos, problem);
     b_.at(pos);
     b_.add(Opcode::Integer, value, reg);
     b_.comment(what);
-    return reg;
   }
 
   // The registers of the retention limits an option list sets, by
@@ -432,7 +455,8 @@ private:
       if (limits[i] != 0)
         fail(ErrorCode::InvalidArgument, o.pos,
              "option " + std::string(ast::kLimitNames[i]) + " given twice");
-      limits[i] = load_amount(o.value, kUses[i]);
+      limits[i] = b_.new_register();
+      load_amount(o.value, kUses[i], limits[i]);
     }
     return limits;
   }

@@ -57,7 +57,8 @@
     "Unix epoch; the register gets the integer), 5 a duration (an integer "   \
     "of microseconds, or bytes such as 7d), 6 a max_age (a duration, or "     \
     "none), 7 a max_bytes (an integer, or bytes such as 1GiB or none), 8 a "  \
-    "max_records (an integer, or bytes such as 1000 or none); a duration is " \
+    "max_records (an integer, or bytes such as 1000 or none), 9 a TTL (a "   \
+    "duration of at least 1 and at most 2^61 microseconds); a duration is "  \
     "at most 2^63 - 1 microseconds, and none is 0. Any other value fails "    \
     "the statement with InvalidArgument naming the parameter and its "        \
     "position. "                                                              \
@@ -173,16 +174,17 @@
     "output row r[P1..P1+P2-1]",                                              \
     "Yields registers P1 through P1+P2-1 as a row: step() returns true, and " \
     "the next step() resumes at the next instruction. ADD returns its new "   \
-    "keys this way, and EXPIRE its count.",                                   \
+    "keys this way, EXPIRE its count and VACUUM the bytes it freed.",                                   \
     "Emit")                                                                   \
   X(Append, "P1 P2 P3 P4", false,                                             \
-    "append r[P1..P1+P2-1] to P4, r[P3]=first key",                           \
+    "append r[P1..P1+P2-1] to P4 with TTL r[P3], r[P3]=first key",            \
     "Appends the P2 values in registers P1 through P1+P2-1 to stream P4, in " \
-    "that order, in the statement's write transaction, and writes the key "   \
-    "of the first into register P3 (the others follow it densely). All or "   \
-    "nothing: a value over the size limit fails with TooBig before any is "   \
-    "appended. A missing stream is created, unless the engine was opened "    \
-    "with auto_create_streams off (then NoSuchStream).",                      \
+    "that order, in the statement's write transaction. Register P3 holds "    \
+    "the records' TTL in microseconds (0 for none: they never expire) and "   \
+    "receives the key of the first record (the others follow it densely). "   \
+    "All or nothing: a value over the size limit fails with TooBig before "   \
+    "any is appended. A missing stream is created, unless the engine was "    \
+    "opened with auto_create_streams off (then NoSuchStream).",               \
     "Begin, ResultRow")                                                       \
   X(CreateStream, "P4", false,                                                \
     "create stream P4",                                                       \
@@ -221,6 +223,15 @@
     "in the statement's write transaction, and writes how many were live "    \
     "into register P2. Fails with NoSuchStream if the stream does not "       \
     "exist.",                                                                 \
+    "ExpireBefore")                                                           \
+  X(Vacuum, "P1", false,                                                      \
+    "vacuum, r[P1]=bytes freed",                                              \
+    "Runs Engine::vacuum(): moves the live pages down to the start of the "   \
+    "file and gives the free space after them back to the OS, in write "      \
+    "transactions of its own, and writes how many bytes the file shrank by "  \
+    "into register P1 (0 while another open of the file, or an older read "   \
+    "transaction of this engine, could still map the space). Fails with "     \
+    "Misuse inside BEGIN ... COMMIT, and ReadOnly on a read-only engine.",    \
     "ExpireBefore")                                                           \
   X(ListStreams, "P1 P2", true,                                               \
     "cursor[P1]=all streams, if none goto P2",                                \

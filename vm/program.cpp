@@ -1,5 +1,6 @@
 #include "vm/program.h"
 
+#include <klite/engine.h>
 #include <klite/error.h>
 
 #include <algorithm>
@@ -61,10 +62,25 @@ query::Measure amount_measure(ParamUse use) noexcept {
 }
 
 std::string_view amount_name(ParamUse use) noexcept {
-  if (use < ParamUse::MaxAge || use > ParamUse::MaxRecords)
+  if (use == ParamUse::Ttl)
+    return "TTL";
+  if (!amount_limit(use))
     return "duration";
   return query::ast::kLimitNames[static_cast<std::size_t>(use) -
                                  static_cast<std::size_t>(ParamUse::MaxAge)];
+}
+
+// The largest TTL in whole days, as the message below names it.
+static_assert(26687997 * 86400'000000 <= kMaxTtl.count() &&
+              26687998 * 86400'000000 > kMaxTtl.count());
+
+const char* ttl_problem(std::uint64_t micros) noexcept {
+  if (micros == 0)
+    return "TTL 0 is not a valid TTL; leave TTL out for records that do not "
+           "expire";
+  if (micros > static_cast<std::uint64_t>(kMaxTtl.count()))
+    return "TTL out of range (the largest is 26687997d)";
+  return nullptr;
 }
 
 const std::vector<std::string>& get_columns() {
@@ -84,6 +100,10 @@ const std::vector<std::string>& info_columns() {
 }
 const std::vector<std::string>& expire_columns() {
   static const std::vector<std::string> c{"expired"};
+  return c;
+}
+const std::vector<std::string>& vacuum_columns() {
+  static const std::vector<std::string> c{"bytes_freed"};
   return c;
 }
 const std::vector<std::string>& explain_columns() {

@@ -55,6 +55,7 @@ enum class ParamUse : std::uint8_t {
   MaxAge = 6,     // like Duration; "none" is 0
   MaxBytes = 7,   // bytes; "none" is 0
   MaxRecords = 8, // records; "none" is 0
+  Ttl = 9,        // ADD ... TTL: microseconds, 1 to kMaxTtl
 };
 
 // For the ParamUse values from Duration on: what the amount measures, if it
@@ -62,9 +63,12 @@ enum class ParamUse : std::uint8_t {
 // ("duration", "max_bytes").
 query::Measure amount_measure(ParamUse use) noexcept;
 inline bool amount_limit(ParamUse use) noexcept {
-  return use != ParamUse::Duration;
+  return use >= ParamUse::MaxAge && use <= ParamUse::MaxRecords;
 }
 std::string_view amount_name(ParamUse use) noexcept;
+// Why `micros` is no TTL that an ADD may give (0, or over kMaxTtl), or
+// nullptr: the compiler's check of a literal and the VM's of a parameter.
+const char* ttl_problem(std::uint64_t micros) noexcept;
 
 struct Parameter {
   std::string name;    // ":id" or "?"
@@ -113,6 +117,7 @@ const std::vector<std::string>& get_columns();
 const std::vector<std::string>& add_columns();
 const std::vector<std::string>& info_columns();
 const std::vector<std::string>& expire_columns();
+const std::vector<std::string>& vacuum_columns();
 const std::vector<std::string>& explain_columns();
 const std::vector<std::string>& no_columns();
 

@@ -71,6 +71,8 @@ const char* use_text(ParamUse use) {
     return "a max_bytes (bytes such as '1GiB' or 'none', or an integer)";
   case ParamUse::MaxRecords:
     return "a max_records (an integer, or bytes such as '1000' or 'none')";
+  case ParamUse::Ttl:
+    return "a TTL (bytes such as '60s', or an integer of microseconds)";
   }
   return "?";
 }
@@ -176,7 +178,8 @@ void Vm::load_param(const Op& i) {
   case ParamUse::Duration:
   case ParamUse::MaxAge:
   case ParamUse::MaxBytes:
-  case ParamUse::MaxRecords: {
+  case ParamUse::MaxRecords:
+  case ParamUse::Ttl: {
     using Status = query::AmountReading::Status;
     const query::Measure m = amount_measure(use);
     query::AmountReading a{Status::Ok, b.integer};
@@ -191,6 +194,10 @@ void Vm::load_param(const Op& i) {
     if (a.status == Status::OutOfRange)
       invalid(param_label(*program_, i.p1) + ": " +
               query::amount_range_problem(m));
+    if (use == ParamUse::Ttl)
+      if (const char* problem = ttl_problem(a.value))
+        invalid(std::string(problem) + " (" + param_label(*program_, i.p1) +
+                ")");
     r = Value::integer(a.value);
     return;
   }
@@ -591,14 +598,16 @@ bool Vm::run() {
 
     VM_CASE(Append) {
       WriteTxn& w = writer();
+      const std::chrono::microseconds ttl(
+          static_cast<std::int64_t>(r[ip->p3].as_integer()));
       std::uint64_t key;
       if (ip->p2 == 1) {
-        key = w.append(ip->p4, r[ip->p1].as_bytes());
+        key = w.append(ip->p4, r[ip->p1].as_bytes(), {}, ttl);
       } else {
         batch_.clear();
         for (std::uint64_t k = 0; k < ip->p2; ++k)
           batch_.push_back(r[ip->p1 + k].as_bytes());
-        key = w.append_batch(ip->p4, batch_);
+        key = w.append_batch(ip->p4, batch_, ttl);
       }
       r[ip->p3] = Value::integer(key);
       VM_NEXT();
@@ -636,6 +645,16 @@ bool Vm::run() {
           ip->p4, std::chrono::microseconds(
                       static_cast<std::int64_t>(r[ip->p1].as_integer()))));
       VM_NEXT();
+
+    VM_CASE(Vacuum) {
+      if (Session* s = session()) {
+        std::lock_guard lock(s->mu);
+        if (s->txn)
+          misuse("VACUUM cannot run inside BEGIN ... COMMIT");
+      }
+      r[ip->p1] = Value::integer(engine_.vacuum());
+      VM_NEXT();
+    }
 
     VM_CASE(ListStreams) {
       Slot& s = slots_[ip->p1];

@@ -67,8 +67,11 @@ std::string dump_list(const std::vector<T>& items, const char* open = "[",
 std::string dump(const ast::Statement& s);
 
 inline std::string dump(const ast::Add& s) {
-  return "ADD" + dump(s.pos) + " " + dump_list(s.values) + " TO " +
-         dump(s.stream);
+  std::string out = "ADD" + dump(s.pos) + " " + dump_list(s.values) +
+                    " TO " + dump(s.stream);
+  if (s.ttl)
+    out += " TTL " + dump(*s.ttl);
+  return out;
 }
 inline std::string dump(const ast::GetKeys& s) {
   return "GET" + dump(s.pos) + " " + dump_list(s.keys) + " FROM " +
@@ -111,6 +114,7 @@ inline std::string dump(const ast::Commit& s) { return "COMMIT" + dump(s.pos); }
 inline std::string dump(const ast::Rollback& s) {
   return "ROLLBACK" + dump(s.pos);
 }
+inline std::string dump(const ast::Vacuum& s) { return "VACUUM" + dump(s.pos); }
 inline std::string dump(const ast::Expire& s) {
   std::string out = "EXPIRE" + dump(s.pos) + " " + dump(s.stream);
   if (s.before)

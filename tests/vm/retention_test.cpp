@@ -1,10 +1,11 @@
 // Expiry and retention in the query language: EXPIRE, CREATE STREAM ...
-// WITH, ALTER STREAM ... SET, the retention columns of INFO, and their
-// errors. The limits themselves are the engine's to enforce (at commit);
+// WITH, ALTER STREAM ... SET, the retention columns of INFO, ADD ... TTL,
+// VACUUM, and their errors. The limits themselves are the engine's to enforce (at commit);
 // these tests check what the statements hand it and what reads see after.
 #include "tests/vm/vm_test_util.h"
 
 #include <chrono>
+#include <filesystem>
 
 using namespace klite;
 using namespace klite::test;
@@ -382,4 +383,196 @@ TEST_CASE("Exec: retention errors") {
         }).rfind("InvalidArgument: line 1, col 54: ", 0) == 0);
   CHECK(!db->read().has_stream("a"));
   CHECK(rows(*db, "SHOW STREAMS").size() == 1);
+}
+
+TEST_CASE("Exec: ADD ... TTL hides each record once its TTL runs out") {
+  Db db;
+  db.clock.set(1 * kSecond);
+  CHECK(keys(*db, "ADD 'a', 'b' TO s TTL 10s") == V{1, 2}); // until 11 s
+  CHECK(keys(*db, "ADD 'c' TO s") == V{3});                 // forever
+  db.clock.set(5 * kSecond);
+  CHECK(keys(*db, "ADD 'd' TO s TTL '2s'") == V{4}); // until 7 s
+  CHECK(db->get("s", 1)->expires == 11 * kSecond);
+  CHECK(db->get("s", 2)->expires == 11 * kSecond);
+  CHECK(db->get("s", 3)->expires == 0);
+  CHECK(db->get("s", 4)->expires == 7 * kSecond);
+
+  db.clock.set(7 * kSecond - 1);
+  CHECK(live(*db, "s") == V{1, 2, 3, 4});
+  db.clock.set(7 * kSecond); // from its expiry time on, gone
+  CHECK(live(*db, "s") == V{1, 2, 3});
+  CHECK(keys(*db, "GET 4 FROM s").empty());
+  CHECK(keys(*db, "GET LAST 1 FROM s") == V{3});
+  db.clock.set(11 * kSecond);
+  CHECK(live(*db, "s") == V{3});
+  CHECK(keys(*db, "GET FIRST 5 FROM s") == V{3});
+  CHECK(keys(*db, "GET 5 BEFORE 5 FROM s") == V{3});
+  CHECK(keys(*db, "GET 1, 2, 3, 4 FROM s") == V{3});
+  CHECK(keys(*db, "GET 5 AFTER TIME '1970-01-01T00:00:00Z' FROM s") == V{3});
+
+  // The next commit expires the run-out records at the head; key 4, behind
+  // a record without TTL, stays hidden until that one goes.
+  CHECK(keys(*db, "ADD 'e' TO s") == V{5});
+  CHECK(db->info("s").first_key == 3);
+  CHECK(live(*db, "s") == V{3, 5});
+  CHECK(rows(*db, "EXPIRE s BEFORE 4") == S{"1"});
+  CHECK(db->info("s").first_key == 5);
+  CHECK(live(*db, "s") == V{5});
+
+  // A parameter: an integer of microseconds, or bytes as the language
+  // writes a duration.
+  Statement st = db->prepare("ADD ? TO s TTL :ttl");
+  st.bind(1, "f");
+  st.bind(":ttl", 3 * kSecond);
+  CHECK(rows(st) == S{"6"});
+  st.reset();
+  st.bind(1, "g");
+  st.bind(":ttl", "1m");
+  CHECK(rows(st) == S{"7"});
+  CHECK(db->get("s", 6)->expires == 14 * kSecond);
+  CHECK(db->get("s", 7)->expires == 71 * kSecond);
+  db.clock.set(14 * kSecond);
+  CHECK(live(*db, "s") == V{5, 7});
+
+  // Inside BEGIN, and rolled back with it.
+  db->exec("BEGIN; ADD 'h' TO s TTL 1s; ADD 'i' TO s TTL 1d").drain();
+  CHECK(live(*db, "s") == V{5, 7, 8, 9});
+  db->exec("ROLLBACK");
+  CHECK(live(*db, "s") == V{5, 7});
+  CHECK(db->exec("BEGIN; ADD 'h' TO s TTL 1s; COMMIT").drain() == 1);
+  CHECK(db->get("s", 8)->expires == 15 * kSecond);
+  db.clock.set(15 * kSecond);
+  CHECK(live(*db, "s") == V{5, 7});
+  CHECK(keys(*db, "ADD 'j' TO s") == V{9}); // keys are never reused
+}
+
+TEST_CASE("Exec: TTL and VACUUM are words only where they stand") {
+  Db db;
+  CHECK(keys(*db, "ADD 'x' TO ttl") == V{1});
+  CHECK(keys(*db, "ADD 'y' TO ttl TTL 1d") == V{2});
+  CHECK(keys(*db, "ADD 'z' TO vacuum") == V{1});
+  CHECK(keys(*db, "GET 1, 2 FROM ttl") == V{1, 2});
+  CHECK(db->get("ttl", 1)->expires == 0);
+  CHECK(db->get("ttl", 2)->expires ==
+        db->get("ttl", 2)->timestamp + 86'400 * kSecond);
+  CHECK(keys(*db, "GET 1 FROM vacuum") == V{1});
+  CHECK(rows(*db, "vacuum; Vacuum").size() == 2);
+}
+
+TEST_CASE("Exec: TTL errors") {
+  Db db;
+  fill(db, "s", 3);
+  const std::string zero = "TTL 0 is not a valid TTL; leave TTL out for "
+                           "records that do not expire";
+  const std::string range = "TTL out of range (the largest is 26687997d)";
+  const std::string duration = "a duration (a number and s, m, h or d, as in 7d)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"ADD 'x' TO s TTL 0s", "InvalidArgument: line 1, col 18: " + zero},
+      {"ADD 'x' TO s TTL 0", "InvalidArgument: line 1, col 18: " + zero},
+      {"ADD 'x', 'y' TO s TTL '0d'",
+       "InvalidArgument: line 1, col 23: " + zero},
+      {"ADD 'x' TO s TTL 26687998d", "InvalidArgument: line 1, col 18: " + range},
+      {"ADD 'x' TO s TTL '106751991d'",
+       "InvalidArgument: line 1, col 18: " + range},
+      {"ADD 'x' TO s TTL '7w'",
+       "InvalidArgument: line 1, col 18: invalid TTL '7w': expected " +
+           duration},
+      {"ADD 'x' TO s TTL '106751992d'",
+       "InvalidArgument: line 1, col 18: invalid TTL '106751992d': " +
+           kDurationRange},
+      {"ADD 'x' TO s TTL 7w",
+       "Syntax: line 1, col 18: expected " + duration + ", found \"7w\""},
+      {"ADD 'x' TO s TTL none",
+       "Syntax: line 1, col 18: expected " + duration + ", found \"none\""},
+      {"ADD 'x' TO s TTL",
+       "Syntax: line 1, col 17: expected " + duration +
+           ", found end of input"},
+      {"ADD 'x' TO s TTL 1s TTL 2s",
+       "Syntax: line 1, col 21: expected ';' or end of input, found \"TTL\""},
+      {"ADD 'x' TTL 1s TO s", "Syntax: line 1, col 9: expected TO, found \"TTL\""},
+      {"VACUUM s", "Syntax: line 1, col 8: expected ';' or end of input, found \"s\""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.first);
+    CHECK(error_of([&] { db->exec(c.first).drain(); }) == c.second);
+  }
+  CHECK(keys(*db, "ADD 'x' TO s TTL 26687997d") == V{4}); // the largest
+  CHECK(db->get("s", 4)->expires ==
+        db->get("s", 4)->timestamp + std::uint64_t{26'687'997} * 86'400 * kSecond);
+
+  Statement st = db->prepare("ADD 'x' TO s TTL ?");
+  const std::vector<std::pair<Value, std::string>> bad = {
+      {Value::integer(0), zero + " (parameter 1)"},
+      {Value::bytes("0s"), zero + " (parameter 1)"},
+      {Value::integer((std::uint64_t{1} << 61) + 1), range + " (parameter 1)"},
+      {Value::integer(std::uint64_t{1} << 63), "parameter 1: " + kDurationRange},
+      {Value::bytes("7w"), "parameter 1 must be a TTL (bytes such as '60s', "
+                           "or an integer of microseconds), not '7w'"},
+      {Value::bytes("none"), "parameter 1 must be a TTL (bytes such as '60s', "
+                             "or an integer of microseconds), not 'none'"},
+  };
+  for (const auto& [value, message] : bad) {
+    CAPTURE(message);
+    st.reset();
+    if (value.type() == Value::Type::Integer)
+      st.bind(1, value.as_integer());
+    else
+      st.bind(1, value.as_bytes());
+    CHECK(error_of([&] { st.step(); }) ==
+          "InvalidArgument: line 1, col 18: " + message);
+  }
+  st.reset();
+  st.bind(1, std::uint64_t{1} << 61); // the largest, in microseconds
+  CHECK(rows(st) == S{"5"});
+  CHECK(db->info("s").records == 5); // the failed ADDs added nothing
+}
+
+TEST_CASE("Exec: VACUUM gives the free space at the end of the file back") {
+  Db db;
+  const std::string big(1000, 'x');
+  {
+    WriteTxn t = db->write();
+    for (int i = 0; i < 3000; ++i)
+      t.append(i < 2900 ? "old" : "kept", big);
+    t.commit();
+  }
+  CHECK(rows(*db, "DROP STREAM old; EXPIRE kept BEFORE 51") == S{"50"});
+  const auto size = std::filesystem::file_size(db.dir.file());
+  Result r = db->exec("VACUUM");
+  REQUIRE(r.next());
+  CHECK(r.row().columns() == S{"bytes_freed"});
+  const std::uint64_t freed = r.row()["bytes_freed"].as_integer();
+  CHECK(!r.next());
+  CHECK(freed > size / 2);
+  CHECK(std::filesystem::file_size(db.dir.file()) == size - freed);
+  CHECK(live(*db, "kept") == range(51, 100));
+  CHECK(db->get("kept", 100)->value == big);
+
+  // An older read transaction of this engine keeps the file as it is.
+  fill(db, "more", 500);
+  db->exec("DROP STREAM more");
+  const auto before = std::filesystem::file_size(db.dir.file());
+  {
+    ReadTxn old = db->read();
+    CHECK(rows(*db, "VACUUM") == S{"0"});
+    CHECK(std::filesystem::file_size(db.dir.file()) == before);
+    CHECK(old.info("kept").records == 50);
+  }
+  CHECK(keys(*db, "GET LAST 1 FROM kept") == V{100});
+}
+
+TEST_CASE("Exec: VACUUM inside BEGIN is Misuse and leaves the BEGIN open") {
+  Db db;
+  fill(db, "s", 3);
+  db->exec("BEGIN; ADD 'x' TO s").drain();
+  CHECK(error_of([&] { db->exec("VACUUM"); }) ==
+        "Misuse: line 1, col 1: VACUUM cannot run inside BEGIN ... COMMIT");
+  Statement st = db->prepare("VACUUM");
+  CHECK(error_of([&] { st.step(); }) ==
+        "Misuse: line 1, col 1: VACUUM cannot run inside BEGIN ... COMMIT");
+  CHECK(keys(*db, "ADD 'y' TO s") == V{5});
+  db->exec("COMMIT");
+  CHECK(live(*db, "s") == V{1, 2, 3, 4, 5});
+  st.reset();
+  CHECK(rows(st).size() == 1); // outside BEGIN it runs
 }

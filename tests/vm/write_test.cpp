@@ -191,7 +191,8 @@ TEST_CASE("Exec: writes on a read-only engine are ReadOnly, with the place") {
   for (const char* q : {"ADD 'b' TO s", "CREATE STREAM t", "DROP STREAM s",
                         "BEGIN", "EXPIRE s BEFORE 2", "EXPIRE s OLDER THAN 0s",
                         "CREATE STREAM t WITH (max_records = 1)",
-                        "ALTER STREAM s SET (max_records = 1)"}) {
+                        "ALTER STREAM s SET (max_records = 1)", "VACUUM",
+                        "ADD 'b' TO s TTL 1s"}) {
     CAPTURE(q);
     CHECK(error_of([&] { e.exec(q); }) ==
           "ReadOnly: line 1, col 1: " + dir.file() + ": opened read-only");
