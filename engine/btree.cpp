@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -405,6 +406,89 @@ bool remove(Writer& w, std::uint32_t& pgno, std::string_view key,
   return true;
 }
 
+// Frees the subtree at pgno; returns the entries its leaves held.
+std::size_t free_subtree(Writer& w, std::uint32_t pgno, int depth) {
+  if (depth > 64)
+    throw_corrupt(w.pages().path(), pgno, "B+tree deeper than 64 levels");
+  NodeView v(w.pages(), pgno);
+  std::size_t n = v.leaf() ? v.count() : 0;
+  if (!v.leaf())
+    for (std::size_t c = 0; c <= v.count(); ++c)
+      n += free_subtree(w, v.child(c), depth + 1);
+  w.free(pgno);
+  return n;
+}
+
+// erase_below for the subtree at pgno; sets `emptied` if it was removed.
+std::size_t remove_below(Writer& w, std::uint32_t& pgno,
+                         std::string_view bound, bool& emptied, int depth) {
+  if (depth > 64)
+    throw_corrupt(w.pages().path(), pgno, "B+tree deeper than 64 levels");
+  std::size_t i, count, n = 0;
+  bool leaf;
+  std::uint32_t straddling = 0; // branch: child i, which may straddle bound
+  {
+    // Leaf: the entries before i are below bound. Branch: child c < i lies
+    // below separator c <= bound, so wholly below. (The view does not
+    // outlive the changes below.)
+    NodeView v(w.pages(), pgno);
+    i = v.upper_bound(bound);
+    count = v.count();
+    leaf = v.leaf();
+    if (leaf) {
+      if (i > 0 && v.key(i - 1) == bound)
+        --i;
+      if (i == 0)
+        return 0;
+      if (i == count) {
+        w.free(pgno);
+        emptied = true;
+        return i;
+      }
+      n = i;
+    } else {
+      straddling = v.child(i);
+    }
+  }
+  std::size_t drop = i; // leading cells to remove
+  std::optional<Node> node;
+  if (!leaf) {
+    if (i > 0)
+      node = Node::load(w.pages(), pgno);
+    for (std::size_t c = 0; c < i; ++c)
+      n += free_subtree(w, child_of(*node, c), depth + 1);
+    std::uint32_t c = straddling;
+    bool child_emptied = false;
+    n += remove_below(w, c, bound, child_emptied, depth + 1);
+    if (child_emptied && i == count) { // no child is left
+      w.free(pgno);
+      emptied = true;
+      return n;
+    }
+    if (!child_emptied && i == 0) { // only child 0 changed: in place
+      if (c != straddling)
+        put_u32(w.cow(pgno) + fmt::checked::kLink, c);
+      return n;
+    }
+    if (!node)
+      node = Node::load(w.pages(), pgno);
+    if (child_emptied) { // child i + 1 leads
+      node->leftmost = child_of(*node, i + 1);
+      ++drop;
+    } else {
+      node->leftmost = c;
+    }
+  } else {
+    node = Node::load(w.pages(), pgno);
+  }
+  node->keys.erase(node->keys.begin(),
+                   node->keys.begin() + static_cast<std::ptrdiff_t>(drop));
+  node->vals.erase(node->vals.begin(),
+                   node->vals.begin() + static_cast<std::ptrdiff_t>(drop));
+  store(w, pgno, *node, false); // removing never overflows a node
+  return n;
+}
+
 std::optional<Entry> last_of(const Pages& pages, std::uint32_t pgno,
                              int depth);
 
@@ -473,6 +557,19 @@ void pages_in(const Pages& pages, std::uint32_t pgno,
     for (std::size_t c = 0; c <= v.count(); ++c)
       pages_in(pages, v.child(c), fn, depth + 1);
   fn(pgno);
+}
+
+// A root branch left with only its leftmost child is replaced by that
+// child, down to a node with keys or a leaf.
+void collapse(Writer& w, std::uint32_t& root) {
+  for (;;) {
+    NodeView v(w.pages(), root);
+    if (v.leaf() || v.count() > 0)
+      return;
+    std::uint32_t child = v.child(0);
+    w.free(root);
+    root = child;
+  }
 }
 
 } // namespace
@@ -545,15 +642,22 @@ bool erase(Writer& w, std::uint32_t& root, std::string_view key) {
     root = fmt::kNoPage;
     return true;
   }
-  // A branch left with only its leftmost child is replaced by that child.
-  for (;;) {
-    NodeView v(w.pages(), root);
-    if (v.leaf() || v.count() > 0)
-      return true;
-    std::uint32_t child = v.child(0);
-    w.free(root);
-    root = child;
+  collapse(w, root);
+  return true;
+}
+
+std::size_t erase_below(Writer& w, std::uint32_t& root,
+                        std::string_view bound) {
+  if (root == fmt::kNoPage)
+    return 0;
+  bool emptied = false;
+  const std::size_t n = remove_below(w, root, bound, emptied, 0);
+  if (emptied) {
+    root = fmt::kNoPage;
+    return n;
   }
+  collapse(w, root);
+  return n;
 }
 
 void destroy(Writer& w, std::uint32_t root) {

@@ -517,7 +517,7 @@ void enforce_retention(ReadTxn::Impl& t, Descriptor& d) {
     before = ok ? r.record().key : d.next_key;
   }
   if (before > d.first_key || (d.max_bytes && d.bytes > d.max_bytes))
-    chain::expire(*t.writer, d, before, d.max_bytes, t.verify());
+    chain::expire(*t.writer, d, before, d.max_bytes);
 }
 
 std::uint64_t check_ttl(std::chrono::microseconds ttl) {
@@ -596,7 +596,7 @@ std::uint64_t WriteTxn::expire_before(std::string_view stream,
   auto& s = t.require(stream);
   return guarded(t, [&] {
     s.dirty = true;
-    return chain::expire(*t.writer, s.d, key, 0, t.verify());
+    return chain::expire(*t.writer, s.d, key, 0);
   });
 }
 
@@ -614,8 +614,7 @@ std::uint64_t WriteTxn::expire_older_than(std::string_view stream,
                                   static_cast<std::uint64_t>(age.count()));
   return guarded(t, [&] {
     s.dirty = true;
-    return chain::expire(*t.writer, s.d, key_at_time(t, s.d, ts), 0,
-                         t.verify());
+    return chain::expire(*t.writer, s.d, key_at_time(t, s.d, ts), 0);
   });
 }
 

@@ -176,6 +176,59 @@ TEST_CASE("B+tree: against a model") {
     pager.release(snap);
   }
 
+  SUBCASE("erase_below drops exactly the keys below its bound") {
+    // A deep tree of 8-byte keys put in random order (so nodes split in
+    // the middle too), with holes; then bounds that grow, as expiry's do,
+    // some exactly on a key, some between keys, one below them all.
+    std::vector<std::uint64_t> order;
+    for (std::uint64_t k = 1; k <= 6000; ++k)
+      if (k % 7 != 3)
+        order.push_back(k * 3);
+    for (std::size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[static_cast<std::size_t>(rng.range(0, i - 1))]);
+    write_tree(pager, [&](Writer& w, std::uint32_t& root) {
+      for (std::uint64_t k : order) {
+        btree::put(w, root, be_key(k), std::string(k % 5, 'v'));
+        model[be_key(k)] = std::string(k % 5, 'v');
+      }
+    });
+    std::size_t pages_before = 0;
+    {
+      Pages snap = pager.acquire();
+      btree::pages_of(snap, snap.meta().catalog_root, [&](std::uint32_t) { ++pages_before; });
+      pager.release(snap);
+    }
+    std::uint64_t bound = 1;
+    for (int round = 0; round < 40; ++round) {
+      CAPTURE(bound);
+      std::size_t expected = 0;
+      while (!model.empty() && model.begin()->first < be_key(bound)) {
+        model.erase(model.begin());
+        ++expected;
+      }
+      write_tree(pager, [&](Writer& w, std::uint32_t& root) {
+        CHECK(btree::erase_below(w, root, be_key(bound)) == expected);
+        CHECK(btree::erase_below(w, root, be_key(bound)) == 0);
+      });
+      Pages snap = pager.acquire();
+      CHECK(read_all(snap) == model);
+      if (!model.empty()) // the first key left is found, the one before not
+        CHECK(btree::floor(snap, snap.meta().catalog_root, be_key(bound))
+                  .has_value() == (model.begin()->first == be_key(bound)));
+      std::size_t pages = 0;
+      btree::pages_of(snap, snap.meta().catalog_root, [&](std::uint32_t) { ++pages; });
+      CHECK(pages <= pages_before);
+      pages_before = pages;
+      pager.release(snap);
+      bound += round % 3 == 0 ? 3 : static_cast<std::uint64_t>(rng.range(1, 900));
+    }
+    write_tree(pager, [&](Writer& w, std::uint32_t& root) {
+      CHECK(btree::erase_below(w, root, be_key(~std::uint64_t{0})) == model.size());
+      CHECK(root == klite::format::kNoPage);
+      CHECK(btree::erase_below(w, root, be_key(5)) == 0);
+    });
+  }
+
   SUBCASE("scan starts at the first key >= from and stops when asked") {
     write_tree(pager, [&](Writer& w, std::uint32_t& root) {
       for (std::uint64_t k = 10; k <= 5000; k += 10)

@@ -2,8 +2,11 @@
 // which records stay readable, what the descriptor says afterwards, that
 // the pages given up are reused, and that a file under retention stops
 // growing.
+#include "engine/btree.h"
+#include "engine/catalog.h"
 #include "engine/coding.h"
 #include "engine/inspect.h"
+#include "engine/pager.h"
 #include "tests/engine/test_util.h"
 
 #include <doctest/doctest.h>
@@ -727,4 +730,48 @@ TEST_CASE("VACUUM: a damaged chain is Corrupt, and the file keeps its records") 
   CHECK(e.info("s").records == 1010); // the relocation was rolled back
   CHECK(e.get("s", e.info("s").first_key)->value.size() == 40);
   CHECK(e.get("s", e.info("s").last_key)->value.size() == 4000);
+}
+
+TEST_CASE("Expiry: a key index that lacks a dropped page's entry is Corrupt, and nothing goes") {
+  TempDir dir;
+  const std::string path = dir.file();
+  {
+    Engine e = Engine::open(path);
+    auto w = e.write();
+    for (std::uint64_t k = 1; k <= 2000; ++k)
+      w.append("s", payload(k, 100));
+    w.commit();
+  }
+  std::uint64_t erased = 0; // the first key of the stream's third data page
+  {
+    klite::Pager pager(path, {});
+    klite::Pages base = pager.acquire();
+    pager.release(base);
+    klite::Writer w(base);
+    auto d = klite::catalog::find(w.pages(), "s");
+    REQUIRE(d);
+    std::string key;
+    int n = 0;
+    klite::btree::scan(w.pages(), d->index_root, {}, [&](const klite::btree::Entry& en) {
+      key = en.key;
+      return ++n < 3;
+    });
+    erased = klite::coding::get_u64_be(reinterpret_cast<const std::uint8_t*>(key.data()));
+    REQUIRE(klite::btree::erase(w, d->index_root, key));
+    klite::catalog::put(w, "s", *d);
+    w.commit();
+  }
+  CAPTURE(erased);
+  Engine e = Engine::open(path);
+  const auto before = e.info("s");
+  auto err = klite::test::catch_error([&] { e.expire_before("s", erased + 500); });
+  REQUIRE(err);
+  CHECK(err->code() == ErrorCode::Corrupt);
+  CHECK(klite::test::contains(err->what(),
+                              "the key index does not match the data pages from this one on"));
+  const auto after = e.info("s");
+  CHECK(after.first_key == before.first_key);
+  CHECK(after.records == 2000);
+  CHECK(e.get("s", 1)->value == payload(1, 100));
+  CHECK(e.get("s", 2000)->value == payload(2000, 100));
 }
