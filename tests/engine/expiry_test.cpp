@@ -32,6 +32,20 @@ Options small_pages() {
   return o;
 }
 
+Options with_clock(Options o, const FakeClock& clock) {
+  o.clock = clock;
+  return o;
+}
+
+// An engine on a fresh file with small pages, and the clock it reads.
+struct Clocked {
+  TempDir dir;
+  std::string path = dir.file();
+  FakeClock clock;
+  Options options = with_clock(small_pages(), clock);
+  Engine engine = Engine::open(path, options);
+};
+
 // Value sizes that vary from a few bytes to several pages, so records
 // span pages and pages hold from one to dozens of records.
 std::size_t size_of(std::uint64_t key) {
@@ -245,12 +259,10 @@ TEST_CASE("Expiry: an aborted expiry changes nothing") {
 }
 
 TEST_CASE("Expiry: expire_older_than goes by record timestamp against the clock") {
-  TempDir dir;
-  const std::string path = dir.file();
-  FakeClock clock;
-  Options o = small_pages();
-  o.clock = clock;
-  Engine e = Engine::open(path, o);
+  Clocked c;
+  const std::string& path = c.path;
+  FakeClock& clock = c.clock;
+  Engine& e = c.engine;
   // Keys 1..10 at t = 1000 s, 11..20 at 2000 s, 21..30 at 3000 s.
   for (std::uint64_t t : {1000u, 2000u, 3000u}) {
     clock.set(t * 1'000'000);
@@ -330,12 +342,10 @@ TEST_CASE("Retention: max_bytes keeps the newest records whose values fit") {
 }
 
 TEST_CASE("Retention: max_age expires by the clock when the stream is written") {
-  TempDir dir;
-  const std::string path = dir.file();
-  FakeClock clock;
-  Options o = small_pages();
-  o.clock = clock;
-  Engine e = Engine::open(path, o);
+  Clocked c;
+  const std::string& path = c.path;
+  FakeClock& clock = c.clock;
+  Engine& e = c.engine;
   Retention r;
   r.max_age = std::chrono::seconds(60);
   e.create_stream("s", r);
@@ -464,12 +474,10 @@ TEST_CASE("Retention: a stream under max_bytes keeps the file bounded") {
 }
 
 TEST_CASE("TTL: a record whose TTL ran out is never read, before its space comes back") {
-  TempDir dir;
-  const std::string path = dir.file();
-  FakeClock clock;
-  Options o = small_pages();
-  o.clock = clock;
-  Engine e = Engine::open(path, o);
+  Clocked c;
+  const std::string& path = c.path;
+  FakeClock& clock = c.clock;
+  Engine& e = c.engine;
   using std::chrono::seconds;
   const std::uint64_t t0 = 1'000'000'000;
   clock.set(t0);
@@ -526,18 +534,16 @@ TEST_CASE("TTL: a record whose TTL ran out is never read, before its space comes
   CHECK(e.info("s").first_key == 4);
   CHECK(e.info("s").records == 2);
   expect_clean(path);
-  klite::test::reopen(e, path, o);
+  klite::test::reopen(e, path, c.options);
   CHECK_FALSE(e.get("s", 3));
   CHECK(e.get("s", 4)->value == "d");
 }
 
 TEST_CASE("TTL: records with a TTL give their pages back as they run out") {
-  TempDir dir;
-  const std::string path = dir.file();
-  FakeClock clock;
-  Options o = small_pages();
-  o.clock = clock;
-  Engine e = Engine::open(path, o);
+  Clocked c;
+  const std::string& path = c.path;
+  FakeClock& clock = c.clock;
+  Engine& e = c.engine;
   // 60 s of records, 100 per second, each living 10 s: the stream holds
   // about 10 s of them at any time.
   std::uint64_t key = 1;
