@@ -52,8 +52,8 @@ struct Config {
   bool keep = false;
   bool json = false;
   bool engines[kFamilies] = {true, true, true, true}; // indexed by Family
-  bool workloads[9] = {false, true, true, true, true,
-                       true,  true, true, true}; // [1..8]
+  bool workloads[10] = {false, true, true, true, true,
+                        true,  true, true, true, true}; // [1..9]
 };
 
 // --- data set ---------------------------------------------------------------
@@ -190,11 +190,15 @@ struct TimeRange {
 // The workloads of each engine. `path` is a file for klite and SQLite and a
 // directory for LMDB and RocksDB. W1 functions time open, appends and close;
 // readers open untimed, then time the reads. The names say what they run.
+// The append functions take `keep` for W9: with keep > 0 each transaction
+// also drops the records that fall out of a window of the newest `keep`,
+// the engine's best way (klite: Retention::max_records).
 // ============================================================================
 
 // klite.cpp
 Result klite_append_batch(const std::string& workload, const Config& c,
-                          const DataSet& data, const fs::path& path);
+                          const DataSet& data, const fs::path& path,
+                          std::uint64_t keep = 0);
 Result klite_append_single(const std::string& workload, const Config& c,
                            const DataSet& data, const fs::path& path);
 Result klite_durable(const DataSet& data, const fs::path& path, bool normal);
@@ -224,7 +228,8 @@ Result klite_w7_exec(const DataSet& data, const fs::path& path);
 
 // sqlite.cpp
 Result sqlite_append(const std::string& workload, const Config& c,
-                     const DataSet& data, const fs::path& path);
+                     const DataSet& data, const fs::path& path,
+                     std::uint64_t keep = 0);
 Result sqlite_durable(const DataSet& data, const fs::path& path, bool normal);
 Result sqlite_get(const Config& c, const DataSet& data, const fs::path& path);
 Result sqlite_scan(const Config& c, const DataSet& data, const fs::path& path,
@@ -242,7 +247,8 @@ const char* sqlite_version();
 
 // lmdb.cpp
 Result lmdb_append(const std::string& workload, const Config& c,
-                   const DataSet& data, const fs::path& dir);
+                   const DataSet& data, const fs::path& dir,
+                   std::uint64_t keep = 0);
 Result lmdb_durable(const DataSet& data, const fs::path& dir);
 Result lmdb_get(const Config& c, const DataSet& data, const fs::path& dir);
 Result lmdb_scan(const Config& c, const DataSet& data, const fs::path& dir,
@@ -252,7 +258,8 @@ const char* lmdb_version();
 
 // rocksdb.cpp
 Result rocksdb_append(const std::string& workload, const Config& c,
-                      const DataSet& data, const fs::path& dir);
+                      const DataSet& data, const fs::path& dir,
+                      std::uint64_t keep = 0);
 Result rocksdb_durable(const DataSet& data, const fs::path& dir);
 Result rocksdb_get(const Config& c, const DataSet& data, const fs::path& dir);
 Result rocksdb_scan(const Config& c, const DataSet& data, const fs::path& dir,

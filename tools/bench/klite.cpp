@@ -55,12 +55,18 @@ std::string iso_literal(std::uint64_t us) {
 KLITE_BENCH_WORKLOAD Result klite_append_batch(const std::string& workload,
                                                const Config& c,
                                                const DataSet& data,
-                                               const fs::path& path) {
+                                               const fs::path& path,
+                                               std::uint64_t keep) {
   Batch batch(data, c.batch);
   Stopwatch sw;
   sw.start();
   {
     auto e = open_klite(path);
+    if (keep) { // each commit expires what falls out of the window
+      klite::Retention r;
+      r.max_records = keep;
+      e.create_stream(kStream, r);
+    }
     for (std::uint64_t k = 1; k <= data.records();) {
       std::uint64_t end =
           std::min<std::uint64_t>(k + c.batch, data.records() + 1);
@@ -74,8 +80,12 @@ KLITE_BENCH_WORKLOAD Result klite_append_batch(const std::string& workload,
     }
   }
   sw.stop();
-  return {workload,       Family::Klite,        "klite append_batch",
-          data.records(), data.payload_bytes(), sw.seconds()};
+  return {workload,
+          Family::Klite,
+          keep ? "klite append_batch, max_records" : "klite append_batch",
+          data.records(),
+          data.payload_bytes(),
+          sw.seconds()};
 }
 
 KLITE_BENCH_WORKLOAD Result klite_append_single(const std::string& workload,

@@ -80,6 +80,29 @@ MDB_dbi open_dbi(MDB_txn* txn, unsigned flags) {
   return dbi;
 }
 
+// Deletes the records with keys below `bound`, from the first on: LMDB has
+// no range delete, and its freed pages are reused once no reader holds them.
+void delete_below(MDB_txn* txn, MDB_dbi dbi, std::uint64_t bound) {
+  MDB_cursor* cur = nullptr;
+  check(mdb_cursor_open(txn, dbi, &cur), "cursor_open");
+  MDB_val mk, mv;
+  int rc = mdb_cursor_get(cur, &mk, &mv, MDB_FIRST);
+  std::size_t key = 0;
+  // After mdb_cursor_del the cursor is on the next record, which MDB_NEXT
+  // then returns rather than skips.
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &mk, &mv, MDB_NEXT)) {
+    std::memcpy(&key, mk.mv_data, sizeof key);
+    if (key >= bound)
+      break;
+    rc = mdb_cursor_del(cur, 0);
+    if (rc != MDB_SUCCESS)
+      break;
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+    check(rc, "cursor_del");
+}
+
 void put(MDB_txn* txn, MDB_dbi dbi, std::uint64_t k, std::string_view v) {
   std::size_t key = k; // MDB_INTEGERKEY: native size_t
   MDB_val mk{sizeof key, &key};
@@ -97,7 +120,8 @@ std::vector<fs::path> lmdb_files(const fs::path& dir) {
 
 KLITE_BENCH_WORKLOAD Result lmdb_append(const std::string& workload,
                                         const Config& c, const DataSet& data,
-                                        const fs::path& dir) {
+                                        const fs::path& dir,
+                                        std::uint64_t keep) {
   fs::create_directories(dir);
   Batch batch(data, c.batch);
   Stopwatch sw;
@@ -116,12 +140,18 @@ KLITE_BENCH_WORKLOAD Result lmdb_append(const std::string& workload,
         dbi = open_dbi(txn.get(), MDB_CREATE);
       for (std::uint64_t i = 0; k < end; ++k, ++i)
         put(txn.get(), dbi, k, batch.value(i));
+      if (keep && end - 1 > keep)
+        delete_below(txn.get(), dbi, end - keep);
       txn.commit();
     }
   }
   sw.stop();
-  return {workload,       Family::LMDB,         "lmdb put MDB_APPEND",
-          data.records(), data.payload_bytes(), sw.seconds()};
+  return {workload,
+          Family::LMDB,
+          keep ? "lmdb put MDB_APPEND + cursor del" : "lmdb put MDB_APPEND",
+          data.records(),
+          data.payload_bytes(),
+          sw.seconds()};
 }
 
 KLITE_BENCH_WORKLOAD Result lmdb_durable(const DataSet& data,

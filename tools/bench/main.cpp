@@ -25,6 +25,13 @@
 //   W8 time        klite and SQLite (an index on ts, klite's timestamps):
 //                  --time-ops random `GET 10 AFTER TIME t` and `GET LAST 10`,
 //                  each op its own read transaction, every value verified.
+//   W9 window      the W1 100 B appends into a window of the newest
+//                  --records / 10: every transaction also drops what fell
+//                  out of it (klite: Retention::max_records; SQLite DELETE
+//                  k < ?; LMDB cursor deletes; RocksDB DeleteRange); then
+//                  the files' space over the window's payload, settled as
+//                  in W6: what a bounded journal costs, and whether the
+//                  engine gives the space back.
 //   W7 query layer klite only: appends through the native API, a prepared
 //                  `ADD ?` and exec() of a fresh string; ratios to native.
 //
@@ -77,7 +84,7 @@ namespace {
       "  --seed S         payload and key-sequence seed (default 42)\n"
       "  --sample-every K compare all bytes of every K-th read (default 64)\n"
       "  --engines LIST   klite,sqlite,lmdb,rocksdb (default: all)\n"
-      "  --workloads LIST 1,2,...,8 (default: all)\n"
+      "  --workloads LIST 1,2,...,9 (default: all)\n"
       "  --dir DIR        work directory (default: a new one under /tmp)\n"
       "  --keep           keep the database files\n"
       "  --json           also print the results as JSON\n",
@@ -155,7 +162,7 @@ Config parse_args(int argc, char** argv) {
       for_each_item(value(), [&](std::string_view w) {
         if (w.size() == 2 && (w[0] == 'W' || w[0] == 'w'))
           w.remove_prefix(1);
-        if (w.size() != 1 || w[0] < '1' || w[0] > '8')
+        if (w.size() != 1 || w[0] < '1' || w[0] > '9')
           throw std::runtime_error("unknown workload: " + std::string(w));
         c.workloads[w[0] - '0'] = true;
       });
@@ -208,7 +215,7 @@ struct Paths {
     return root / "w7" / (std::string(variant) + ".klite");
   }
 };
-constexpr const char* kSets[] = {"100", "1k", "w2", "w7", "w8"};
+constexpr const char* kSets[] = {"100", "1k", "w2", "w7", "w8", "w9"};
 
 // Removes a file or directory tree, if it is there.
 void fresh(const fs::path& p) {
@@ -503,6 +510,52 @@ int run(const Config& c) {
             a.key_sum != b.key_sum)
           throw std::runtime_error(a.workload + ": " + a.variant + " and " +
                                    b.variant + " read different records");
+  }
+
+  // W9: as W1 100 B, but keeping only a window of the newest records.
+  if (W[9]) {
+    const std::uint64_t keep = std::max<std::uint64_t>(c.records / 10, 1);
+    const DataSet window(keep, 100, c.seed);
+    const std::string w = "W9 windowed append";
+    Group g;
+    g.add(K, [&] {
+      fresh(paths.klite("w9"));
+      return klite_append_batch(w, c, data, paths.klite("w9"), keep);
+    });
+    g.add(S, [&] {
+      fresh(paths.sqlite("w9"));
+      return sqlite_append(w, c, data, paths.sqlite("w9"), keep);
+    });
+    g.add(L, [&] {
+      fresh(paths.lmdb("w9"));
+      return lmdb_append(w, c, data, paths.lmdb("w9"), keep);
+    });
+    g.add(R, [&] {
+      fresh(paths.rocksdb("w9"));
+      return rocksdb_append(w, c, data, paths.rocksdb("w9"), keep);
+    });
+    run_group(g, true);
+    const std::string ws = "W9 space, window";
+    if (K)
+      rs.push_back(space_result(ws, Family::Klite, "klite", window,
+                                {paths.klite("w9")}));
+    if (S) {
+      sqlite_settle(paths.sqlite("w9"));
+      rs.push_back(space_result(ws, Family::SQLite,
+                                "sqlite (db + wal, checkpointed)", window,
+                                sqlite_files(paths.sqlite("w9"))));
+    }
+    if (L)
+      rs.push_back(space_result(ws, Family::LMDB, "lmdb (data.mdb)", window,
+                                lmdb_files(paths.lmdb("w9"))));
+    if (R) {
+      rocksdb_settle(paths.rocksdb("w9"));
+      rs.push_back(space_result(ws, Family::RocksDB,
+                                "rocksdb (flushed; sst, wal, manifest)",
+                                window, rocksdb_files(paths.rocksdb("w9"))));
+    }
+    for (const char* engine : {"klite.klite", "sqlite.db", "lmdb", "rocksdb"})
+      fresh(paths.root / "w9" / engine);
   }
 
   // W7 (klite only): native and prepared alternate for five rounds, each

@@ -102,8 +102,10 @@ std::vector<fs::path> rocksdb_files(const fs::path& dir) {
 
 KLITE_BENCH_WORKLOAD Result rocksdb_append(const std::string& workload,
                                            const Config& c, const DataSet& data,
-                                           const fs::path& dir) {
+                                           const fs::path& dir,
+                                           std::uint64_t keep) {
   Batch batch(data, c.batch);
+  std::uint64_t dropped = 1; // the keys below it are deleted
   rocksdb::WriteOptions wo;
   wo.sync = false;
   rocksdb::WriteBatch wb;
@@ -123,13 +125,23 @@ KLITE_BENCH_WORKLOAD Result rocksdb_append(const std::string& workload,
         check(wb.Put(Key(k).slice(), rocksdb::Slice(v.data(), v.size())),
               "put");
       }
+      // One range tombstone per batch; compaction drops what it covers.
+      if (keep && end - 1 > keep) {
+        check(wb.DeleteRange(Key(dropped).slice(), Key(end - keep).slice()),
+              "delete_range");
+        dropped = end - keep;
+      }
       check(db->Write(wo, &wb), "write");
     }
     check(db->Close(), "close");
   }
   sw.stop();
-  return {workload,       Family::RocksDB,      "rocksdb WriteBatch",
-          data.records(), data.payload_bytes(), sw.seconds()};
+  return {workload,
+          Family::RocksDB,
+          keep ? "rocksdb WriteBatch + DeleteRange" : "rocksdb WriteBatch",
+          data.records(),
+          data.payload_bytes(),
+          sw.seconds()};
 }
 
 KLITE_BENCH_WORKLOAD Result rocksdb_durable(const DataSet& data,
