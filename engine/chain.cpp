@@ -740,6 +740,8 @@ std::uint64_t expire(Writer& w, catalog::Descriptor& d, std::uint64_t before,
     d.bytes = bytes;
   }
   d.first_key = key;
+  if (d.first_key == d.next_key) // no record left that could have a TTL
+    d.flags &= ~fmt::desc::kHasTtl;
   // A page holds only expired records when the next one starts at or
   // before the first live key: every record on it has a smaller key.
   Pages& pages = w.pages();

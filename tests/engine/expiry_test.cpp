@@ -562,6 +562,23 @@ TEST_CASE("TTL: records with a TTL give their pages back as they run out") {
   }
   CHECK(page_count(path) <= pages_at_20s + 8);
   expect_clean(path);
+  auto has_ttl = [&] {
+    const auto streams = klite::inspect::streams(klite::inspect::File(path), nullptr);
+    REQUIRE(streams.size() == 1);
+    return (streams[0].d.flags & klite::format::desc::kHasTtl) != 0;
+  };
+  CHECK(has_ttl());
+  // Once every record has run out, a commit that touches the stream
+  // expires them all, and the stream no longer has TTLs to judge.
+  clock.set(2'000'000'000);
+  e.set_retention("s", {});
+  CHECK(e.info("s").records == 0);
+  CHECK_FALSE(has_ttl());
+  e.append("s", "forever");
+  CHECK_FALSE(has_ttl());
+  e.append("s", "again", {}, std::chrono::seconds(1));
+  CHECK(has_ttl());
+  CHECK(e.info("s").records == 2);
 }
 
 TEST_CASE("TTL: errors") {
