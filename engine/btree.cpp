@@ -410,12 +410,19 @@ bool remove(Writer& w, std::uint32_t& pgno, std::string_view key,
 std::size_t free_subtree(Writer& w, std::uint32_t pgno, int depth) {
   if (depth > 64)
     throw_corrupt(w.pages().path(), pgno, "B+tree deeper than 64 levels");
-  NodeView v(w.pages(), pgno);
-  std::size_t n = v.leaf() ? v.count() : 0;
-  if (!v.leaf())
-    for (std::size_t c = 0; c <= v.count(); ++c)
-      n += free_subtree(w, v.child(c), depth + 1);
+  std::size_t n = 0;
+  std::vector<std::uint32_t> children;
+  {
+    NodeView v(w.pages(), pgno); // not kept across the frees below
+    if (v.leaf())
+      n = v.count();
+    else
+      for (std::size_t c = 0; c <= v.count(); ++c)
+        children.push_back(v.child(c));
+  }
   w.free(pgno);
+  for (std::uint32_t c : children)
+    n += free_subtree(w, c, depth + 1);
   return n;
 }
 

@@ -45,8 +45,9 @@ void put(Writer& w, std::uint32_t& root, std::string_view key,
 // Returns false if the key was not there.
 bool erase(Writer& w, std::uint32_t& root, std::string_view key);
 // Erases every entry with a key < `bound` and returns how many there were:
-// whole subtrees are freed unread but for their leaves' counts, and one
-// node per level is rewritten (expiry drops the oldest keys of an index).
+// whole subtrees are freed (their pages read, and checked, only for their
+// leaves' counts), and one node per level is rewritten (expiry drops the
+// oldest keys of an index).
 std::size_t erase_below(Writer& w, std::uint32_t& root,
                         std::string_view bound);
 // Frees every page of the tree.

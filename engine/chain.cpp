@@ -733,8 +733,14 @@ std::uint64_t expire(Writer& w, catalog::Descriptor& d, std::uint64_t before,
     std::uint64_t bytes = d.bytes;
     bool more = r.first();
     for (; more && (r.record().key < key || (max_bytes && bytes > max_bytes));
-         more = r.next())
+         more = r.next()) {
+      // Unchecked records (see chain.h): a damaged length must not wrap the
+      // count and expire everything.
+      if (r.record().value.size() > bytes)
+        throw_corrupt(w.pages().path(), d.head,
+                      "the expired records hold more bytes than the stream");
       bytes -= r.record().value.size();
+    }
     key = more ? r.record().key : d.next_key;
     d.first_ts = more ? r.record().timestamp : 0;
     d.bytes = bytes;

@@ -174,7 +174,7 @@
     "output row r[P1..P1+P2-1]",                                              \
     "Yields registers P1 through P1+P2-1 as a row: step() returns true, and " \
     "the next step() resumes at the next instruction. ADD returns its new "   \
-    "keys this way, EXPIRE its count and VACUUM the bytes it freed.",                                   \
+    "keys this way, EXPIRE its count and VACUUM the bytes it freed.",       \
     "Emit")                                                                   \
   X(Append, "P1 P2 P3 P4", false,                                             \
     "append r[P1..P1+P2-1] to P4 with TTL r[P3], r[P3]=first key",            \
@@ -232,7 +232,7 @@
     "into register P1 (0 while another open of the file, or an older read "   \
     "transaction of this engine, could still map the space). Fails with "     \
     "Misuse inside BEGIN ... COMMIT, and ReadOnly on a read-only engine.",    \
-    "ExpireBefore")                                                           \
+    "")                                                                       \
   X(ListStreams, "P1 P2", true,                                               \
     "cursor[P1]=all streams, if none goto P2",                                \
     "Loads the description of every stream, in name (byte) order, into slot " \
