@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -212,26 +213,18 @@ std::string pin_forever(const std::string& path, std::uint64_t seed) {
   }
 }
 
-} // namespace
-
-TEST_CASE("Processes: under copy-on-write churn, with readers and writers SIGKILLed, the file stops growing") {
-  klite::test::TempDir dir;
-  const std::string path = dir.file();
-  const std::string report = dir.file("failures.txt");
-  {
-    Engine e = Engine::open(path, options());
-    auto w = e.write();
-    for (int i = 0; i < kChurnRecords; ++i)
-      w.append("x", std::string(kChurnValue, 'z'));
-    w.commit();
-  }
+// Runs `write` in a writer process and `pin(seed)` in 4 reader processes
+// for kRun, SIGKILLing one of them at random every 10 to 50 ms and starting
+// another in its place; returns the file's size a quarter of the way in.
+std::uintmax_t churn(const std::string& path, const std::string& report,
+                     const std::function<std::string()>& write,
+                     const std::function<std::string(std::uint64_t)>& pin) {
   klite::test::Rng rng(11);
   std::uint64_t seed = 100;
-  pid_t writer = spawn(report, [&] { return churn_forever(path); });
+  pid_t writer = spawn(report, write);
   std::vector<pid_t> readers;
   for (int r = 0; r < 4; ++r, ++seed)
-    readers.push_back(spawn(report, [&] { return pin_forever(path, seed); }));
-
+    readers.push_back(spawn(report, [&] { return pin(seed); }));
   int kills = 0;
   const auto start = std::chrono::steady_clock::now();
   std::uintmax_t warm_size = 0;
@@ -246,19 +239,22 @@ TEST_CASE("Processes: under copy-on-write churn, with readers and writers SIGKIL
     REQUIRE(::waitpid(victim, nullptr, 0) == victim);
     ++kills;
     ++seed;
-    victim = was_writer ? spawn(report, [&] { return churn_forever(path); })
-                        : spawn(report, [&] { return pin_forever(path, seed); });
+    victim = was_writer ? spawn(report, write) : spawn(report, [&] { return pin(seed); });
     if (warm_size == 0 && std::chrono::steady_clock::now() > start + kRun / 4)
       warm_size = std::filesystem::file_size(path);
   }
   stop_all(readers, writer, report);
+  MESSAGE(kills << " processes killed");
+  return warm_size;
+}
+
+// What `churn` must leave: a file that stopped growing though it was
+// written `written` bytes, and that checks clean.
+void check_stopped_growing(const std::string& path, std::uintmax_t warm_size,
+                           std::uint64_t written) {
   const std::uintmax_t size = std::filesystem::file_size(path);
-  // Each commit made a new stream "x": its id counts the commits.
-  const std::uint64_t commits = Engine::open(path, options()).info("x").id;
-  const std::uint64_t written = commits * kChurnRecords * kChurnValue;
-  MESSAGE("churn: " << commits << " commits wrote " << written / 1000000 << " MB, " << kills
-                    << " processes killed; the file grew from " << warm_size << " to " << size
-                    << " bytes after the first quarter");
+  MESSAGE("wrote " << written / 1000000 << " MB; the file grew from " << warm_size << " to "
+                   << size << " bytes after the first quarter");
   REQUIRE(warm_size > 0);
   CHECK(written > 8 * size); // without reuse the file would hold it all
   // Growth comes in steps of at least 1 MiB (docs/ARCHITECTURE.md section
@@ -266,4 +262,86 @@ TEST_CASE("Processes: under copy-on-write churn, with readers and writers SIGKIL
   // slot that was never cleared would pin everything written after it.
   CHECK(size <= warm_size + (std::uintmax_t{8} << 20));
   CHECK(klite::inspect::check(klite::inspect::File(path)).clean());
+}
+
+// A window of 5 commits' records, kept by retention.
+constexpr std::uint64_t kWindow = 5 * kChurnRecords;
+
+// Appends to stream "w" forever: retention expires as much as each commit
+// adds, so its pages are freed from the head while the tail grows.
+std::string append_forever(const std::string& path) {
+  Engine e = Engine::open(path, options());
+  for (;;) {
+    auto w = e.write();
+    std::uint64_t key = w.info("w").next_key;
+    for (int i = 0; i < kChurnRecords; ++i, ++key)
+      w.append("w", klite::test::payload(key, kChurnValue));
+    w.commit();
+    std::this_thread::sleep_for(std::chrono::microseconds(500)); // as churn_forever
+  }
+}
+
+// Holds snapshots of "w" as pin_forever does: each must hold exactly the
+// window of the newest records, every one intact.
+std::string pin_window_forever(const std::string& path, std::uint64_t seed) {
+  Engine e = Engine::open(path, options());
+  klite::test::Rng rng(seed);
+  for (;;) {
+    auto t = e.read();
+    const auto info = t.info("w");
+    const std::uint64_t last = info.next_key - 1;
+    const std::string at = " in snapshot " + std::to_string(t.snapshot_id());
+    if (info.records != std::min(last, kWindow))
+      return std::to_string(info.records) + " records up to key " + std::to_string(last) + at;
+    auto c = t.cursor("w");
+    std::uint64_t key = last - info.records + 1;
+    for (bool ok = c.first(); ok; ok = c.next(), ++key)
+      if (c.record().key != key || c.record().value != klite::test::payload(key, kChurnValue))
+        return "key " + std::to_string(c.record().key) + " where " + std::to_string(key) +
+               " should be, or its value is wrong," + at;
+    if (key != last + 1)
+      return "the records end at key " + std::to_string(key - 1) + at;
+    std::this_thread::sleep_for(std::chrono::microseconds(rng.next() % 10000));
+  }
+}
+
+} // namespace
+
+TEST_CASE("Processes: under copy-on-write churn, with readers and writers SIGKILLed, the file stops growing") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  const std::string report = dir.file("failures.txt");
+  {
+    Engine e = Engine::open(path, options());
+    auto w = e.write();
+    for (int i = 0; i < kChurnRecords; ++i)
+      w.append("x", std::string(kChurnValue, 'z'));
+    w.commit();
+  }
+  const std::uintmax_t warm_size =
+      churn(path, report, [&] { return churn_forever(path); },
+            [&](std::uint64_t seed) { return pin_forever(path, seed); });
+  // Each commit made a new stream "x": its id counts the commits.
+  const std::uint64_t commits = Engine::open(path, options()).info("x").id;
+  check_stopped_growing(path, warm_size, commits * kChurnRecords * kChurnValue);
+}
+
+TEST_CASE("Processes: a stream under retention, with readers and writers SIGKILLed, keeps its window and stops growing") {
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  const std::string report = dir.file("failures.txt");
+  {
+    Engine e = Engine::open(path, options());
+    klite::Retention r;
+    r.max_records = kWindow;
+    e.create_stream("w", r);
+  }
+  const std::uintmax_t warm_size =
+      churn(path, report, [&] { return append_forever(path); },
+            [&](std::uint64_t seed) { return pin_window_forever(path, seed); });
+  Engine e = Engine::open(path, options());
+  const auto info = e.info("w");
+  CHECK(info.records == kWindow);
+  CHECK(info.first_key == info.next_key - kWindow);
+  check_stopped_growing(path, warm_size, (info.next_key - 1) * kChurnValue);
 }
