@@ -317,6 +317,29 @@ int run(const Config& c) {
   const bool K = want(Family::Klite), S = want(Family::SQLite),
              L = want(Family::LMDB), R = want(Family::RocksDB);
   const bool* W = c.workloads;
+  // W6 and W9: the space each engine's files of `set` take, settled
+  // first, over the payload of `d`.
+  auto space_rows = [&](const std::string& ws, const char* set,
+                        const DataSet& d, const char* klite_variant) {
+    if (K)
+      rs.push_back(space_result(ws, Family::Klite, klite_variant, d,
+                                {paths.klite(set)}));
+    if (S) {
+      sqlite_settle(paths.sqlite(set));
+      rs.push_back(space_result(ws, Family::SQLite,
+                                "sqlite (db + wal, checkpointed)", d,
+                                sqlite_files(paths.sqlite(set))));
+    }
+    if (L)
+      rs.push_back(space_result(ws, Family::LMDB, "lmdb (data.mdb)", d,
+                                lmdb_files(paths.lmdb(set))));
+    if (R) {
+      rocksdb_settle(paths.rocksdb(set));
+      rs.push_back(space_result(ws, Family::RocksDB,
+                                "rocksdb (flushed; sst, wal, manifest)", d,
+                                rocksdb_files(paths.rocksdb(set))));
+    }
+  };
 
   const DataSet data(c.records, 100, c.seed);
   const DataSet data_1k(c.records_1k, 1024, c.seed);
@@ -370,27 +393,8 @@ int run(const Config& c) {
       return rocksdb_append(w, c, data_1k, paths.rocksdb("1k"));
     });
     run_group(g, W[1]);
-    if (W[6]) {
-      const std::string ws = "W6 space 1 KiB";
-      if (K)
-        rs.push_back(space_result(ws, Family::Klite, "klite", data_1k,
-                                  {paths.klite("1k")}));
-      if (S) {
-        sqlite_settle(paths.sqlite("1k"));
-        rs.push_back(space_result(ws, Family::SQLite,
-                                  "sqlite (db + wal, checkpointed)", data_1k,
-                                  sqlite_files(paths.sqlite("1k"))));
-      }
-      if (L)
-        rs.push_back(space_result(ws, Family::LMDB, "lmdb (data.mdb)", data_1k,
-                                  lmdb_files(paths.lmdb("1k"))));
-      if (R) {
-        rocksdb_settle(paths.rocksdb("1k"));
-        rs.push_back(space_result(ws, Family::RocksDB,
-                                  "rocksdb (flushed; sst, wal, manifest)",
-                                  data_1k, rocksdb_files(paths.rocksdb("1k"))));
-      }
-    }
+    if (W[6])
+      space_rows("W6 space 1 KiB", "1k", data_1k, "klite");
     fresh(paths.root / "1k");
   }
 
@@ -454,24 +458,7 @@ int run(const Config& c) {
   // data) are left out; every file that holds data or a log is in.
   if (W[6]) {
     const std::string ws = "W6 space 100 B";
-    if (K)
-      rs.push_back(space_result(ws, Family::Klite, "klite (append_batch)", data,
-                                {paths.klite("100")}));
-    if (S) {
-      sqlite_settle(paths.sqlite("100"));
-      rs.push_back(space_result(ws, Family::SQLite,
-                                "sqlite (db + wal, checkpointed)", data,
-                                sqlite_files(paths.sqlite("100"))));
-    }
-    if (L)
-      rs.push_back(space_result(ws, Family::LMDB, "lmdb (data.mdb)", data,
-                                lmdb_files(paths.lmdb("100"))));
-    if (R) {
-      rocksdb_settle(paths.rocksdb("100"));
-      rs.push_back(space_result(ws, Family::RocksDB,
-                                "rocksdb (flushed; sst, wal, manifest)", data,
-                                rocksdb_files(paths.rocksdb("100"))));
-    }
+    space_rows(ws, "100", data, "klite (append_batch)");
     if (K && W[1])
       rs.push_back(space_result(ws, Family::Klite, "klite (append per record)",
                                 data, {paths.klite_single()}));
@@ -535,25 +522,7 @@ int run(const Config& c) {
       return rocksdb_append(w, c, data, paths.rocksdb("w9"), keep);
     });
     run_group(g, true);
-    const std::string ws = "W9 space, window";
-    if (K)
-      rs.push_back(space_result(ws, Family::Klite, "klite", window,
-                                {paths.klite("w9")}));
-    if (S) {
-      sqlite_settle(paths.sqlite("w9"));
-      rs.push_back(space_result(ws, Family::SQLite,
-                                "sqlite (db + wal, checkpointed)", window,
-                                sqlite_files(paths.sqlite("w9"))));
-    }
-    if (L)
-      rs.push_back(space_result(ws, Family::LMDB, "lmdb (data.mdb)", window,
-                                lmdb_files(paths.lmdb("w9"))));
-    if (R) {
-      rocksdb_settle(paths.rocksdb("w9"));
-      rs.push_back(space_result(ws, Family::RocksDB,
-                                "rocksdb (flushed; sst, wal, manifest)",
-                                window, rocksdb_files(paths.rocksdb("w9"))));
-    }
+    space_rows("W9 space, window", "w9", window, "klite");
     for (const char* engine : {"klite.klite", "sqlite.db", "lmdb", "rocksdb"})
       fresh(paths.root / "w9" / engine);
   }
