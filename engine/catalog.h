@@ -33,6 +33,8 @@ struct Descriptor {
   std::uint64_t records() const noexcept { return next_key - first_key; }
   // Some record of the stream had a TTL, so reads must ask the clock.
   bool has_ttl() const noexcept { return flags & format::desc::kHasTtl; }
+  // Whether reads hide records by the clock (chain::Reader's `now`).
+  bool read_by_clock() const noexcept { return has_ttl() || max_age != 0; }
 };
 
 // Throws InvalidArgument unless `name` is 1..kMaxStreamNameSize bytes of

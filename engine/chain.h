@@ -72,21 +72,30 @@ private:
   std::size_t n_ = 0;
 };
 
+// The oldest timestamp a stream's max_age keeps at `now`: records with a
+// smaller one are due to expire (0: all are kept).
+inline std::uint64_t age_cutoff(std::uint64_t now, std::uint64_t max_age) {
+  return now > max_age ? now - max_age : 0;
+}
+
 // A position in one stream of a snapshot. Holds page numbers, not
 // pointers, so it survives the writer's own later changes to other pages.
-// With `now` > 0 it passes over the records whose TTL ran out by then
-// (Record::expires <= now), as if they were not there; with 0 it shows
-// every live record.
+// With `now` > 0 it passes over the records that are due to expire by then,
+// as if they were not there: those whose TTL ran out (Record::expires <=
+// now) and those older than the stream's max_age allows, which the next
+// commit to the stream expires; with 0 it shows every live record.
 class Reader {
 public:
   Reader(const Pages& pages, const catalog::Descriptor& d, bool verify,
          std::uint64_t now = 0)
-      : pages_(pages), d_(d), verify_(verify), now_(now) {}
+      : pages_(pages), d_(d), verify_(verify), now_(now),
+        oldest_(oldest_kept(d, now)) {}
 
   // Switches to another stream of the same snapshot; not positioned.
   void reset(const catalog::Descriptor& d, std::uint64_t now) {
     d_ = d;
     now_ = now;
+    oldest_ = oldest_kept(d, now);
     valid_ = false;
   }
 
@@ -129,18 +138,30 @@ private:
       throw;
     }
   }
-  bool hidden() const noexcept {
-    return rec_.expires != 0 && rec_.expires <= now_;
+  static std::uint64_t oldest_kept(const catalog::Descriptor& d,
+                                   std::uint64_t now) {
+    return now && d.max_age ? age_cutoff(now, d.max_age) : 0;
   }
-  // Moves on past records hidden by their TTL.
+  bool hidden() const noexcept {
+    return rec_.timestamp < oldest_ ||
+           (rec_.expires != 0 && rec_.expires <= now_);
+  }
+  // Moves on past hidden records. Those too old for max_age are a prefix
+  // of the stream (timestamps never decrease along it), so a binary search
+  // passes them.
   bool forward(bool ok) {
+    if (ok && rec_.timestamp < oldest_)
+      ok = do_seek_time(oldest_);
     while (ok && hidden())
       ok = do_next();
     return ok;
   }
   bool backward(bool ok) {
-    while (ok && hidden())
+    while (ok && hidden()) {
+      if (rec_.timestamp < oldest_) // and so is every record before it
+        return invalid();
       ok = do_prev();
+    }
     return ok;
   }
   bool do_seek(std::uint64_t key);
@@ -183,6 +204,7 @@ private:
   catalog::Descriptor d_;
   bool verify_;
   std::uint64_t now_;
+  std::uint64_t oldest_; // records with an older timestamp are hidden
   bool valid_ = false;
   std::uint32_t page_ = 0;
   const std::uint8_t* p_ = nullptr; // page_'s bytes (see page())

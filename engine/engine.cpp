@@ -216,11 +216,12 @@ struct ReadTxn::Impl {
 
   Pages& pages() { return writer ? writer->pages() : snapshot; }
   bool verify() const { return engine->pager.options().verify_checksums; }
-  // The time a Reader of stream `d` judges TTLs by (chain::Reader): the
-  // clock at the transaction's first read of a stream with TTLs, so that
-  // what it shows does not change while it lives; 0 for other streams.
-  std::uint64_t ttl_now(const Descriptor& d) {
-    if (!d.has_ttl())
+  // The time a Reader of stream `d` judges TTLs and max_age by
+  // (chain::Reader): the clock at the transaction's first read of a stream
+  // that needs one, so that what it shows does not change while it lives;
+  // 0 for other streams.
+  std::uint64_t read_now(const Descriptor& d) {
+    if (!d.read_by_clock())
       return 0;
     if (now == 0)
       now = engine->pager.now();
@@ -266,7 +267,7 @@ struct ReadTxn::Impl {
   Writer* writer = nullptr; // the open group's, while this txn runs
   std::map<std::string, Stream, std::less<>> streams;
   std::optional<chain::Reader> getter;
-  std::uint64_t now = 0; // see ttl_now()
+  std::uint64_t now = 0; // see read_now()
   bool finished = false;
   // Shared with this transaction's cursors, which check it before every
   // step: a cursor used after its transaction ended is Misuse, not UB.
@@ -371,7 +372,7 @@ std::optional<Record> ReadTxn::get(std::string_view stream,
                                    std::uint64_t key) {
   Impl& t = live(impl_);
   const Descriptor& d = t.require(stream).d;
-  const std::uint64_t now = t.ttl_now(d);
+  const std::uint64_t now = t.read_now(d);
   if (t.getter)
     t.getter->reset(d, now);
   else
@@ -385,7 +386,7 @@ Cursor ReadTxn::cursor(std::string_view stream) {
   Impl& t = live(impl_);
   const Descriptor& d = t.require(stream).d;
   return Cursor(std::make_unique<Cursor::Impl>(t.alive, t.pages(), d,
-                                               t.verify(), t.ttl_now(d)));
+                                               t.verify(), t.read_now(d)));
 }
 
 bool ReadTxn::has_stream(std::string_view stream) {
@@ -496,17 +497,13 @@ std::uint64_t key_at_time(ReadTxn::Impl& t, const Descriptor& d,
   return r.seek_time(ts) ? r.record().key : d.next_key;
 }
 
-std::uint64_t cutoff(std::uint64_t now, std::uint64_t age) {
-  return now > age ? now - age : 0;
-}
-
 // Expires what the stream's retention no longer keeps.
 void enforce_retention(ReadTxn::Impl& t, Descriptor& d) {
   std::uint64_t before = d.first_key;
   if (d.max_records && d.records() > d.max_records)
     before = d.next_key - d.max_records;
   if (d.max_age && d.records() > 0) {
-    const std::uint64_t ts = cutoff(t.engine->pager.now(), d.max_age);
+    const std::uint64_t ts = chain::age_cutoff(t.engine->pager.now(), d.max_age);
     if (d.first_ts < ts)
       before = std::max(before, key_at_time(t, d, ts));
   }
@@ -612,8 +609,8 @@ std::uint64_t WriteTxn::expire_older_than(std::string_view stream,
     throw Error(ErrorCode::InvalidArgument,
                 "expire age is negative: " + std::to_string(age.count()) +
                     " us");
-  const std::uint64_t ts = cutoff(t.engine->pager.now(),
-                                  static_cast<std::uint64_t>(age.count()));
+  const std::uint64_t ts = chain::age_cutoff(
+      t.engine->pager.now(), static_cast<std::uint64_t>(age.count()));
   return guarded(t, [&] {
     s.dirty = true;
     return chain::expire(*t.writer, s.d, key_at_time(t, s.d, ts), 0);
@@ -734,7 +731,7 @@ std::optional<OwnedRecord> Engine::get(std::string_view stream,
     throw Error(ErrorCode::NoSuchStream,
                 "no such stream: " + std::string(stream));
   chain::Reader reader(snap, *d, e->pager.options().verify_checksums,
-                       d->has_ttl() ? e->pager.now() : 0);
+                       d->read_by_clock() ? e->pager.now() : 0);
   if (!reader.find(key))
     return std::nullopt;
   const Record& r = reader.record();

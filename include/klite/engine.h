@@ -117,6 +117,9 @@ struct OwnedRecord {
 // is off when 0. The writer enforces them when it commits a transaction
 // that appended to the stream or changed its retention: the oldest
 // records are expired (WriteTxn::expire_before) until all limits hold.
+// Reads never show a record older than max_age by the clock at the
+// transaction's first read of the stream, even before that commit;
+// StreamInfo counts it until then.
 struct Retention {
   std::chrono::microseconds max_age{0}; // by record timestamp, against clock
   std::uint64_t max_bytes = 0;          // payload bytes of live records

@@ -367,6 +367,81 @@ TEST_CASE("Retention: max_age expires by the clock when the stream is written") 
   expect_clean(path);
 }
 
+TEST_CASE("Retention: reads hide what max_age no longer keeps, before a commit expires it") {
+  Clocked c;
+  FakeClock& clock = c.clock;
+  Engine& e = c.engine;
+  Retention r;
+  r.max_age = std::chrono::seconds(60);
+  e.create_stream("s", r);
+  for (std::uint64_t t : {100u, 130u, 150u}) { // keys 1..10, 11..20, 21..30
+    clock.set(t * 1'000'000);
+    fill(e, "s", 10);
+  }
+  auto keys = [](klite::ReadTxn& t) {
+    std::vector<std::uint64_t> out;
+    auto cur = t.cursor("s");
+    for (bool ok = cur.first(); ok; ok = cur.next())
+      out.push_back(cur.record().key);
+    return out;
+  };
+  clock.set(150'000'000);
+  auto before = e.read();
+  CHECK(keys(before).size() == 30);
+
+  // At 191 s, max_age keeps 131 s and later: keys 21..30. Nobody has
+  // written since, so they are all still stored.
+  clock.set(191'000'000);
+  {
+    auto t = e.read();
+    std::vector<std::uint64_t> kept;
+    for (std::uint64_t k = 21; k <= 30; ++k)
+      kept.push_back(k);
+    CHECK(keys(t) == kept);
+    auto cur = t.cursor("s");
+    CHECK(cur.seek(5));
+    CHECK(cur.record().key == 21);
+    CHECK(cur.seek_time(0));
+    CHECK(cur.record().key == 21);
+    CHECK(cur.seek_time(150'000'000));
+    CHECK(cur.record().key == 21);
+    CHECK(cur.last());
+    CHECK(cur.record().key == 30);
+    CHECK(cur.seek_before(21) == false);
+    CHECK(cur.seek_before(22));
+    CHECK(cur.record().key == 21);
+    CHECK_FALSE(cur.prev());
+    CHECK_FALSE(t.get("s", 1).has_value());
+    CHECK_FALSE(t.get("s", 20).has_value());
+    CHECK(t.get("s", 21).has_value());
+    CHECK(t.info("s").first_key == 1); // stored until a commit expires them
+    CHECK(t.info("s").records == 30);
+  }
+  CHECK_FALSE(e.get("s", 20).has_value());
+  CHECK(e.get("s", 21).has_value());
+  // A transaction judges by the clock at its first read of the stream.
+  CHECK(keys(before).size() == 30);
+
+  // At 211 s nothing is kept; the next commit expires it all.
+  clock.set(211'000'000);
+  {
+    auto t = e.read();
+    CHECK(keys(t).empty());
+    auto cur = t.cursor("s");
+    CHECK_FALSE(cur.last());
+    CHECK_FALSE(cur.seek_time(0));
+    CHECK_FALSE(t.get("s", 30).has_value());
+  }
+  fill(e, "s", 1);
+  CHECK(e.info("s").first_key == 31);
+  CHECK(e.info("s").records == 1);
+  {
+    auto t = e.read();
+    CHECK(keys(t) == std::vector<std::uint64_t>{31});
+  }
+  expect_clean(c.path);
+}
+
 TEST_CASE("Retention: limits combine, and a rolled-back change of them is not kept") {
   TempDir dir;
   const std::string path = dir.file();

@@ -26,6 +26,7 @@
 #include "engine/coding.h"
 #include "engine/crc32c.h"
 #include "engine/format.h"
+#include "engine/chain.h"
 #include "engine/inspect.h"
 
 #include <klite/engine.h>
@@ -150,7 +151,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   std::string bytes(reinterpret_cast<const char*>(data), size);
 
   // One time for both sides: the engine hides the records whose TTL ran
-  // out by then, dump (which does not know the time) shows them.
+  // out by then or that max_age no longer keeps; dump (which does not know
+  // the time) shows them.
   const auto now = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::system_clock::now().time_since_epoch())
@@ -176,7 +178,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
       std::uint64_t live = 0;
       auto problems = ins::dump(f, s.name, [&](const ins::DumpRecord& d) {
         ++live;
-        if (d.expires != 0 && d.expires <= now)
+        if ((d.expires != 0 && d.expires <= now) ||
+            (s.d.max_age != 0 &&
+             d.timestamp < klite::chain::age_cutoff(now, s.d.max_age)))
           return;
         Rec x{d.key, d.timestamp, std::string(d.value), {}};
         for (auto [n, v] : d.headers)

@@ -206,7 +206,13 @@ TEST_CASE("Exec: CREATE STREAM ... WITH sets the retention that ADD keeps") {
     db.clock.set(11 * kSecond + 500'000);
     db->exec("ADD 'c' TO s"); // its commit expires 'a' (1 s < 1.5 s)
     CHECK(live(*db, "s") == V{2, 3});
+    db.clock.set(12 * kSecond + 1); // 'b' is too old to read, still stored
+    CHECK(live(*db, "s") == V{3});
+    CHECK(keys(*db, "GET 2 FROM s").empty());
+    CHECK(rows(*db, "INFO s") ==
+          S{"'s'|2|2|2|3|2000000|11500000|1000000|10000000|0|0"});
     db.clock.set(100 * kSecond);
+    CHECK(live(*db, "s").empty());
     db->exec("ADD 'd' TO s");
     CHECK(live(*db, "s") == V{4});
   }
