@@ -517,7 +517,9 @@ TEST_CASE("Exec: TTL errors") {
       {Value::bytes("none"), "parameter 1 must be a TTL (bytes such as '60s', "
                              "or an integer of microseconds), not 'none'"},
   };
-  for (const auto& [value, message] : bad) {
+  for (const auto& c : bad) { // (clang 14 cannot capture a binding)
+    const Value& value = c.first;
+    const std::string& message = c.second;
     CAPTURE(message);
     st.reset();
     if (value.type() == Value::Type::Integer)
