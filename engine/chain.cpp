@@ -537,13 +537,9 @@ namespace {
 // time.
 class Appender {
 public:
-  // A tail page a version-2 writer left is not continued: its records have
-  // the older header (format.h, kRecordsV3).
   Appender(Writer& w, catalog::Descriptor& d)
       : w_(w), d_(d), ps_(w.page_size()), pg_(d.tail), off_(d.tail_offset),
-        from_(off_),
-        fresh_(pg_ == fmt::kNoPage ||
-               !(w.pages().get(pg_)[dp::kFlags] & dp::kRecordsV3)) {}
+        from_(off_), fresh_(pg_ == fmt::kNoPage) {}
 
   // REQUIRES: header_block and value stay readable until finish().
   void add(std::uint64_t ts, std::string_view header_block,
@@ -563,6 +559,11 @@ public:
     // own timestamp); on the tail page the previous record is the stream's
     // last one, which is also what a continuation page's base holds.
     std::uint64_t delta = ts - d_.last_ts;
+    // A tail page a version-2 writer left is not continued: its records
+    // have the older header (format.h, kRecordsV3). Its bytes are fetched
+    // here once, to be written to or sealed.
+    if (!page_ && !fresh_)
+      fresh_ = !(page()[dp::kFlags] & dp::kRecordsV3);
     std::size_t hdr = varint_size(body_len) +
                       varint_size((delta << 2) | flags) + ttl_size + 4;
     if (fresh_ || ps_ - off_ < hdr) {

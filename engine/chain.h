@@ -262,10 +262,10 @@ void append_batch(Writer& w, catalog::Descriptor& d, std::uint64_t ts,
 // subtracts the expired values from d.bytes, and frees every data page no
 // live record touches any more, with its key-index entry (the tail page
 // stays, so the next append continues on it). Returns how many records it
-// expired; clears kHasTtl when no live record is left. Reads their
-// headers to count their bytes (Corrupt if damaged),
-// not their values: those go unchecked, so damage there does not stop
-// expiry of the records it would end anyway.
+// expired; clears kHasTtl when no live record is left. Reads their headers
+// to count their bytes (Corrupt if damaged), not their values: those go
+// unchecked, so damage there does not stop expiry of the records it would
+// end anyway.
 std::uint64_t expire(Writer& w, catalog::Descriptor& d, std::uint64_t before,
                      std::uint64_t max_bytes);
 // VACUUM: copies the stream's data pages, in chain order, to pages newly

@@ -502,13 +502,13 @@ void enforce_retention(ReadTxn::Impl& t, Descriptor& d) {
   std::uint64_t before = d.first_key;
   if (d.max_records && d.records() > d.max_records)
     before = d.next_key - d.max_records;
+  const std::uint64_t now = d.read_by_clock() ? t.engine->pager.now() : 0;
   if (d.max_age && d.records() > 0) {
-    const std::uint64_t ts = chain::age_cutoff(t.engine->pager.now(), d.max_age);
+    const std::uint64_t ts = chain::age_cutoff(now, d.max_age);
     if (d.first_ts < ts)
       before = std::max(before, key_at_time(t, d, ts));
   }
   if (d.has_ttl()) { // the head's run-out TTLs
-    const std::uint64_t now = t.engine->pager.now();
     chain::Reader r(t.pages(), d, false); // as key_at_time
     bool ok = r.seek(before);
     while (ok && r.record().expires != 0 && r.record().expires <= now)
@@ -741,7 +741,6 @@ std::optional<OwnedRecord> Engine::get(std::string_view stream,
       o.headers.emplace_back(h.name, h.value);
   return o;
 }
-
 
 void Engine::create_stream(std::string_view stream,
                            const Retention& retention) {

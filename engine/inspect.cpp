@@ -1648,48 +1648,6 @@ std::string describe_stream_flags(std::uint32_t flags) {
   return describe_bits(flags, fmt::desc::kHasTtl, "has TTL");
 }
 
-std::string describe_duration(std::uint64_t us) {
-  constexpr std::uint64_t kSecond = 1'000'000;
-  static constexpr std::pair<std::uint64_t, char> kUnits[] = {
-      {86'400 * kSecond, 'd'}, {3'600 * kSecond, 'h'}, {60 * kSecond, 'm'}};
-  std::string s;
-  auto part = [&](const std::string& p) { s += (s.empty() ? "" : " ") + p; };
-  for (auto [size, unit] : kUnits)
-    if (us >= size) {
-      part(num(us / size) + unit);
-      us %= size;
-    }
-  if (us > 0 || s.empty()) {
-    std::string sec = num(us / kSecond);
-    if (const std::uint64_t frac = us % kSecond) {
-      char b[8];
-      std::snprintf(b, sizeof b, "%06" PRIu64, frac);
-      std::string digits = b;
-      digits.erase(digits.find_last_not_of('0') + 1);
-      sec += "." + digits;
-    }
-    part(sec + "s");
-  }
-  return s;
-}
-
-std::string describe_bytes(std::uint64_t n) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
-                                           "TiB", "PiB", "EiB"};
-  if (n < 1024)
-    return num(n) + (n == 1 ? " byte" : " bytes");
-  int u = 0; // kUnits[u] is the largest unit n holds at least one of
-  while (u + 1 < 6 && (n >> (10 * (u + 2))) != 0)
-    ++u;
-  const int shift = 10 * (u + 1);
-  if ((n >> shift) << shift == n)
-    return num(n >> shift) + " " + kUnits[u];
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f %s",
-                std::ldexp(static_cast<double>(n), -shift), kUnits[u]);
-  return b;
-}
-
 std::vector<Stream> streams(const File& f, std::vector<Problem>* problems) {
   std::vector<Problem> local;
   Sink sink(problems ? *problems : local, std::size_t(-1));
@@ -1781,7 +1739,6 @@ Report check(const File& f, const CheckOptions& options) {
     const Stream& s = ss[i];
     StreamStats st;
     st.name = s.name;
-    st.id = s.d.id;
     st.descriptor = s.d;
     if (!check_entry(f, s, sink)) {
       r.streams.push_back(std::move(st));
@@ -1984,9 +1941,9 @@ void descriptor_fields(std::vector<Field>& out, std::uint32_t base,
              : "0 (none)";
   };
   out.push_back(text(base + k::kMaxAge, 8, "retention max age (us)",
-                     limit(d.max_age, describe_duration(d.max_age))));
+                     limit(d.max_age, text::describe_duration(d.max_age))));
   out.push_back(text(base + k::kMaxBytes, 8, "retention max bytes",
-                     limit(d.max_bytes, describe_bytes(d.max_bytes))));
+                     limit(d.max_bytes, text::describe_bytes(d.max_bytes))));
   out.push_back(text(base + k::kMaxRecords, 8, "retention max records",
                      limit(d.max_records, "")));
   out.push_back(field(base + k::kDataPages, 4, "data pages", d.data_pages));
@@ -2218,7 +2175,7 @@ void data_page(const File& f, PageDump& out, const std::uint8_t* p) {
     if (h.ttl)
       it.fields.push_back(
           text(ttl_at, h.ttl_size, "ttl",
-               num(h.ttl) + " us (" + describe_duration(h.ttl) + ")"));
+               num(h.ttl) + " us (" + text::describe_duration(h.ttl) + ")"));
     const std::uint32_t body = off + h.size;
     const std::uint64_t body_end = std::uint64_t{body} + h.body_len;
     std::string crc_text = hex32(h.crc);

@@ -217,14 +217,10 @@ struct Stream {
 // read; what could not be read is in *problems.
 std::vector<Stream> streams(const File& f, std::vector<Problem>* problems);
 
-// Descriptor fields as people read them (stream NAME, page N, analyze).
-// Flags: "none", "has TTL", and bits this build does not know as
-// "unknown 0x...". A duration in microseconds by its parts ("7d",
-// "1d 2h 30m", "1.5s"); a byte count with a binary unit ("8 MiB",
-// "1.5 KiB", "100 bytes").
+// Descriptor flags as people read them (stream NAME, page N, analyze):
+// "none", "has TTL", and bits this build does not know as "unknown 0x...".
+// (Durations and sizes: text::describe_duration, text::describe_bytes.)
 std::string describe_stream_flags(std::uint32_t flags);
-std::string describe_duration(std::uint64_t us);
-std::string describe_bytes(std::uint64_t n);
 
 // ---------------------------------------------------------------------------
 // Pages, trees and the free list, decoded for display
@@ -321,8 +317,7 @@ struct TreeStats {
 
 struct StreamStats {
   std::string name;
-  std::uint64_t id = 0;
-  Descriptor descriptor;           // as stored: first key, retention, flags
+  Descriptor descriptor; // as stored: id, first key, retention, flags
   std::uint64_t records = 0;       // live records found in the chain
   std::uint64_t payload_bytes = 0; // their values
   std::uint64_t header_bytes = 0;  // their header blocks, with the length
@@ -330,9 +325,10 @@ struct StreamStats {
   std::uint64_t data_pages = 0;
   std::uint64_t data_used_bytes = 0; // record bytes on the data pages
   // What expiry left on the data pages (FORMAT.md section 7): records with
-  // keys below the first key, on the head page, and the bytes they take
-  // there (headers and bodies, and the continuation at the head of an
-  // expired record whose start page was dropped).
+  // keys below the first key, on the head page, and their bytes (headers
+  // and bodies, also where a body continues on later pages, and the
+  // continuation at the head of an expired record whose start page was
+  // dropped).
   std::uint64_t expired_records = 0;
   std::uint64_t expired_bytes = 0;
   std::uint64_t expired_pages = 0; // data pages no live record has a byte on

@@ -1,6 +1,9 @@
 #include "engine/text.h"
 
+#include <cinttypes>
+#include <cmath>
 #include <cstdio>
+#include <utility>
 
 namespace klite::text {
 
@@ -163,6 +166,48 @@ std::string format_iso8601(std::uint64_t micros) {
                 "%04llu-%02llu-%02lluT%02llu:%02llu:%02llu.%06lluZ", ull{y},
                 ull{m}, ull{d}, ull{sod / 3600}, ull{sod / 60 % 60},
                 ull{sod % 60}, ull{frac});
+  return b;
+}
+
+std::string describe_duration(std::uint64_t us) {
+  constexpr std::uint64_t kSecond = 1'000'000;
+  static constexpr std::pair<std::uint64_t, char> kUnits[] = {
+      {86'400 * kSecond, 'd'}, {3'600 * kSecond, 'h'}, {60 * kSecond, 'm'}};
+  std::string s;
+  auto part = [&](const std::string& p) { s += (s.empty() ? "" : " ") + p; };
+  for (auto [size, unit] : kUnits)
+    if (us >= size) {
+      part(std::to_string(us / size) + unit);
+      us %= size;
+    }
+  if (us > 0 || s.empty()) {
+    std::string sec = std::to_string(us / kSecond);
+    if (const std::uint64_t frac = us % kSecond) {
+      char b[8];
+      std::snprintf(b, sizeof b, "%06" PRIu64, frac);
+      std::string digits = b;
+      digits.erase(digits.find_last_not_of('0') + 1);
+      sec += "." + digits;
+    }
+    part(sec + "s");
+  }
+  return s;
+}
+
+std::string describe_bytes(std::uint64_t n) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
+                                           "TiB", "PiB", "EiB"};
+  if (n < 1024)
+    return std::to_string(n) + (n == 1 ? " byte" : " bytes");
+  int u = 0; // kUnits[u] is the largest unit n holds at least one of
+  while (u + 1 < 6 && (n >> (10 * (u + 2))) != 0)
+    ++u;
+  const int shift = 10 * (u + 1);
+  if ((n >> shift) << shift == n)
+    return std::to_string(n >> shift) + " " + kUnits[u];
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f %s",
+                std::ldexp(static_cast<double>(n), -shift), kUnits[u]);
   return b;
 }
 

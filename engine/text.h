@@ -40,4 +40,9 @@ std::string hex(std::string_view s);
 // past 9999 get more than four digits).
 std::string format_iso8601(std::uint64_t micros);
 
+// A duration in microseconds by its parts: "7d", "1d 2h 30m", "1.5s".
+std::string describe_duration(std::uint64_t us);
+// A byte count with a binary unit: "8 MiB", "1.5 KiB", "100 bytes".
+std::string describe_bytes(std::uint64_t n);
+
 } // namespace klite::text

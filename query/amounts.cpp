@@ -80,10 +80,9 @@ AmountReading read_amount(Measure m, std::string_view text, bool limit) {
   std::string_view unit(p, static_cast<std::size_t>(last - p));
   std::uint64_t scale = scale_of(m, unit);
   // Zero is zero in every unit, so a duration of 0 needs none.
-  if (scale == 0 && !(unit.empty() && fits && n == 0))
-    return {};
   if (scale == 0)
-    return {Status::Ok, 0};
+    return unit.empty() && fits && n == 0 ? AmountReading{Status::Ok, 0}
+                                          : AmountReading{};
   const std::uint64_t max = m == Measure::Duration
                                 ? kMaxDurationMicros
                                 : std::numeric_limits<std::uint64_t>::max();

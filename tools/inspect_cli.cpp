@@ -448,11 +448,11 @@ struct Cli {
   retention_lines(const Descriptor& d) {
     return {
         {"retention max age", d.max_age ? num(d.max_age) + " us (" +
-                                              describe_duration(d.max_age) + ")"
+                                              text::describe_duration(d.max_age) + ")"
                                         : "none"},
         {"retention max bytes",
          d.max_bytes
-             ? num(d.max_bytes) + " (" + describe_bytes(d.max_bytes) + ")"
+             ? num(d.max_bytes) + " (" + text::describe_bytes(d.max_bytes) + ")"
              : "none"},
         {"retention max records", d.max_records ? num(d.max_records) : "none"}};
   }
@@ -926,7 +926,7 @@ struct Cli {
         const double data = ps * s.data_pages;
         j.begin_object()
             .field("name", s.name)
-            .field("id", s.id)
+            .field("id", s.descriptor.id)
             .field("records", s.records)
             .field("payload_bytes", s.payload_bytes)
             .field("header_bytes", s.header_bytes)
@@ -1029,7 +1029,7 @@ struct Cli {
     if (r.unreachable_pages)
       line("unreachable pages", num(r.unreachable_pages));
     for (const StreamStats& s : r.streams) {
-      out << "\n*** stream \"" << s.name << "\" (id " << s.id << ") "
+      out << "\n*** stream \"" << s.name << "\" (id " << s.descriptor.id << ") "
           << std::string(30, '*') << '\n';
       const double data = ps * s.data_pages;
       line("records", num(s.records));

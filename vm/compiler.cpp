@@ -337,12 +337,7 @@ private:
     Name n = note_param(p);
     b_.add(Opcode::Param, param_index(p), reg, static_cast<std::uint64_t>(use),
            std::move(n));
-    static constexpr const char* kUse[] = {"key", "key", "count", "value",
-                                           "time"};
-    if (use >= ParamUse::Duration)
-      b_.comment(std::string(amount_name(use)));
-    else
-      b_.comment(kUse[static_cast<int>(use)]);
+    b_.comment(std::string(use_name(use)));
   }
 
   std::uint64_t load_integer(const ast::Integer& v, ParamUse use) const {
@@ -400,7 +395,7 @@ private:
   // values from Duration on) into register `reg`.
   void load_amount(const ast::Amount& v, ParamUse use,
                    std::uint64_t reg) const {
-    const std::string what(amount_name(use));
+    const std::string what(use_name(use));
     if (const auto* p = boost::get<ast::Param>(&v.get()))
       return load_param(*p, reg, use);
     ast::Pos pos;
@@ -445,8 +440,6 @@ private:
   using Limits = std::array<std::uint64_t, ast::kLimitCount>;
 
   Limits load_limits(const std::vector<ast::RetentionOption>& options) const {
-    static constexpr ParamUse kUses[ast::kLimitCount] = {
-        ParamUse::MaxAge, ParamUse::MaxBytes, ParamUse::MaxRecords};
     Limits limits{};
     for (const ast::RetentionOption& o : options) {
       auto i = static_cast<std::size_t>(o.limit);
@@ -456,7 +449,7 @@ private:
         fail(ErrorCode::InvalidArgument, o.pos,
              "option " + std::string(ast::kLimitNames[i]) + " given twice");
       limits[i] = b_.new_register();
-      load_amount(o.value, kUses[i], limits[i]);
+      load_amount(o.value, limit_use(o.limit), limits[i]);
     }
     return limits;
   }

@@ -8,8 +8,13 @@
 //   a quoted duration or size that does not read ('7w', '1XB')
 //                              InvalidArgument "invalid max_bytes '1XB': ..."
 //   a retention option given twice  InvalidArgument "option ... given twice"
+//   TTL 0, or a TTL over 2^61 us  InvalidArgument "TTL 0 is not a valid TTL;
+//                              ...", "TTL out of range ..."
 //   a bad stream name          InvalidArgument (as the engine checks it)
 //   EXPLAIN EXPLAIN ...        InvalidArgument
+// and, for hand-built ASTs the parser never makes: EXPIRE with neither or
+// both of BEFORE and OLDER THAN, ALTER STREAM without options, an unknown
+// retention option, a duration over 2^63 - 1 us.
 // Parameters are checked the same way when the program runs (the Param
 // opcode).
 #pragma once

@@ -61,13 +61,28 @@ query::Measure amount_measure(ParamUse use) noexcept {
   }
 }
 
-std::string_view amount_name(ParamUse use) noexcept {
-  if (use == ParamUse::Ttl)
-    return "TTL";
-  if (!amount_limit(use))
+std::string_view use_name(ParamUse use) noexcept {
+  switch (use) {
+  case ParamUse::Key:
+  case ParamUse::AfterKey:
+    return "key";
+  case ParamUse::Count:
+    return "count";
+  case ParamUse::Value:
+    return "value";
+  case ParamUse::Time:
+    return "time";
+  case ParamUse::Duration:
     return "duration";
-  return query::ast::kLimitNames[static_cast<std::size_t>(use) -
-                                 static_cast<std::size_t>(ParamUse::MaxAge)];
+  case ParamUse::MaxAge:
+  case ParamUse::MaxBytes:
+  case ParamUse::MaxRecords:
+    return query::ast::kLimitNames[static_cast<std::size_t>(use) -
+                                   static_cast<std::size_t>(ParamUse::MaxAge)];
+  case ParamUse::Ttl:
+    return "TTL";
+  }
+  return "?";
 }
 
 // The largest TTL in whole days, as the message below names it.

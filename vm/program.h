@@ -58,14 +58,23 @@ enum class ParamUse : std::uint8_t {
   Ttl = 9,        // ADD ... TTL: microseconds, 1 to kMaxTtl
 };
 
-// For the ParamUse values from Duration on: what the amount measures, if it
-// is a retention limit (which takes `none`), and its name in messages
-// ("duration", "max_bytes").
+// The use of a retention option's value: the limits in ast::Limit order.
+constexpr ParamUse limit_use(query::ast::Limit limit) noexcept {
+  return static_cast<ParamUse>(static_cast<std::uint8_t>(ParamUse::MaxAge) +
+                               static_cast<std::uint8_t>(limit));
+}
+static_assert(limit_use(query::ast::Limit::MaxBytes) == ParamUse::MaxBytes &&
+              limit_use(query::ast::Limit::MaxRecords) == ParamUse::MaxRecords);
+
+// What a value of `use` is called in EXPLAIN comments and messages: "key",
+// "count", "duration", "max_bytes", "TTL".
+std::string_view use_name(ParamUse use) noexcept;
+// For the ParamUse values from Duration on: what the amount measures, and
+// if it is a retention limit (which takes `none`).
 query::Measure amount_measure(ParamUse use) noexcept;
 inline bool amount_limit(ParamUse use) noexcept {
   return use >= ParamUse::MaxAge && use <= ParamUse::MaxRecords;
 }
-std::string_view amount_name(ParamUse use) noexcept;
 // Why `micros` is no TTL that an ADD may give (0, or over kMaxTtl), or
 // nullptr: the compiler's check of a literal and the VM's of a parameter.
 const char* ttl_problem(std::uint64_t micros) noexcept;

@@ -20,6 +20,7 @@
 #include "engine/format.h"
 #include "engine/inspect.h"
 #include "engine/pager.h"
+#include "engine/text.h"
 #include "test_util.h"
 #include "tools/inspect_cli.h"
 
@@ -1334,21 +1335,21 @@ TEST_CASE("Inspect: descriptor fields for people") {
   CHECK(ins::describe_stream_flags(1) == "has TTL");
   CHECK(ins::describe_stream_flags(5) == "has TTL, unknown 0x00000004");
   CHECK(ins::describe_stream_flags(6) == "unknown 0x00000006");
-  CHECK(ins::describe_duration(0) == "0s");
-  CHECK(ins::describe_duration(1) == "0.000001s");
-  CHECK(ins::describe_duration(1'500'000) == "1.5s");
-  CHECK(ins::describe_duration(90'000'000) == "1m 30s");
-  CHECK(ins::describe_duration(7 * 86'400'000'000ull) == "7d");
-  CHECK(ins::describe_duration(86'400'000'000ull + 7'200'000'000ull + 1) ==
+  CHECK(klite::text::describe_duration(0) == "0s");
+  CHECK(klite::text::describe_duration(1) == "0.000001s");
+  CHECK(klite::text::describe_duration(1'500'000) == "1.5s");
+  CHECK(klite::text::describe_duration(90'000'000) == "1m 30s");
+  CHECK(klite::text::describe_duration(7 * 86'400'000'000ull) == "7d");
+  CHECK(klite::text::describe_duration(86'400'000'000ull + 7'200'000'000ull + 1) ==
         "1d 2h 0.000001s");
-  CHECK(ins::describe_bytes(0) == "0 bytes");
-  CHECK(ins::describe_bytes(1) == "1 byte");
-  CHECK(ins::describe_bytes(1023) == "1023 bytes");
-  CHECK(ins::describe_bytes(1024) == "1 KiB");
-  CHECK(ins::describe_bytes(1536) == "1.5 KiB");
-  CHECK(ins::describe_bytes(8ull << 20) == "8 MiB");
-  CHECK(ins::describe_bytes(3ull << 40) == "3 TiB");
-  CHECK(ins::describe_bytes(~0ull) == "16.0 EiB");
+  CHECK(klite::text::describe_bytes(0) == "0 bytes");
+  CHECK(klite::text::describe_bytes(1) == "1 byte");
+  CHECK(klite::text::describe_bytes(1023) == "1023 bytes");
+  CHECK(klite::text::describe_bytes(1024) == "1 KiB");
+  CHECK(klite::text::describe_bytes(1536) == "1.5 KiB");
+  CHECK(klite::text::describe_bytes(8ull << 20) == "8 MiB");
+  CHECK(klite::text::describe_bytes(3ull << 40) == "3 TiB");
+  CHECK(klite::text::describe_bytes(~0ull) == "16.0 EiB");
 }
 
 TEST_CASE("Inspect: damaged expiry state") {

@@ -146,13 +146,14 @@ TEST_CASE("Concurrency: each thread's BEGIN ... COMMIT is atomic, and its "
   std::vector<S> kept(kThreads); // the "i:t" of each committed pair
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> snapshots{0};
+  std::atomic<bool> reader_ended{false}; // e.g. it failed before its first
 
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       Problem& problem = problems[i];
       // Under load the writers could finish before the reader first runs.
-      while (snapshots.load() == 0)
+      while (snapshots.load() == 0 && !reader_ended.load())
         std::this_thread::yield();
       try {
         for (int t = 1; t <= kTxns; ++t) {
@@ -206,6 +207,7 @@ TEST_CASE("Concurrency: each thread's BEGIN ... COMMIT is atomic, and its "
     } catch (const Error& e) {
       problem("reader: " + std::string(to_string(e.code())) + ": " + e.what());
     }
+    reader_ended.store(true);
   });
   for (std::thread& t : threads)
     t.join();

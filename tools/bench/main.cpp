@@ -523,8 +523,7 @@ int run(const Config& c) {
     });
     run_group(g, true);
     space_rows("W9 space, window", "w9", window, "klite");
-    for (const char* engine : {"klite.klite", "sqlite.db", "lmdb", "rocksdb"})
-      fresh(paths.root / "w9" / engine);
+    fresh(paths.root / "w9");
   }
 
   // W7 (klite only): native and prepared alternate for five rounds, each
