@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <climits>
 #include <algorithm>
+#include <array>
 #include <unistd.h>
 
 namespace klite::os {
@@ -185,6 +186,16 @@ void File::allocate(std::uint64_t size) {
   int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(size));
   if (err != 0)
     throw_io(path_, "allocate", err);
+}
+
+void File::write_zeros(std::uint64_t off, std::uint64_t n) {
+  static constexpr std::array<char, 1 << 20> kZeros{};
+  for (std::uint64_t end = off + n; off < end;) {
+    const std::size_t piece =
+        static_cast<std::size_t>(std::min<std::uint64_t>(end - off, kZeros.size()));
+    write_at(off, kZeros.data(), piece);
+    off += piece;
+  }
 }
 
 void File::truncate(std::uint64_t size) {

@@ -590,14 +590,26 @@ void Pager::check_writable() const {
 void Pager::grow(std::uint64_t needed) {
   if (needed <= file_size_)
     return;
-  // Grow in steps of 1/32 of the file, 1 MiB to 8 MiB: allocation stays
-  // rare (an 8 MiB posix_fallocate costs little beside writing 8 MiB), and
-  // the unused tail stays under 8 MiB (it counts in klite-bench W6).
-  std::uint64_t step = std::clamp(file_size_ / 32, kMiB, 8 * kMiB);
-  std::uint64_t target = std::max(needed, file_size_ + step);
-  target = (target + page_size_ - 1) / page_size_ * page_size_;
-  file_->allocate(target);
-  file_size_ = target;
+  // Another open of the file may have grown it since we looked (we hold
+  // the write lock now): what it wrote there must not be zeroed below.
+  file_size_ = file_->size();
+  std::uint64_t target = needed;
+  if (needed > file_size_) {
+    // Grow in steps of 1/32 of the file, 1 MiB to 8 MiB: allocation stays
+    // rare (an 8 MiB posix_fallocate costs little beside writing 8 MiB),
+    // and the unused tail stays under 8 MiB (it counts in klite-bench W6).
+    const std::uint64_t step = std::clamp(file_size_ / 32, kMiB, 8 * kMiB);
+    target = std::max(needed, file_size_ + step);
+    target = (target + page_size_ - 1) / page_size_ * page_size_;
+    file_->allocate(target);
+    // posix_fallocate leaves the blocks "unwritten" (ext4, XFS): the first
+    // write into each then changes extent metadata, which every fdatasync
+    // of a durable commit would have to push through the journal. Written
+    // once here, in one flush per step, the blocks cost commits only data.
+    if (options_.durability != Durability::Off)
+      file_->write_zeros(file_size_, target - file_size_);
+    file_size_ = target;
+  }
   bool remap_needed;
   {
     std::lock_guard lock(mu_);

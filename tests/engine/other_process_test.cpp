@@ -2,7 +2,8 @@
 // or in this one: a read transaction that begins later sees them, one that
 // began earlier keeps its snapshot, and a writer builds on them. (The
 // write lock is tested in write_lock_test.cpp; the reader table, when it
-// exists, with them, in issue 8.)
+// exists, with them, in issue 8.) A writer also grows the file from its
+// true size, never from the size it saw last.
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
@@ -81,4 +82,32 @@ TEST_CASE("Other opens: appends of a child process are seen by the parent") {
   for (bool ok = c.seek(2); ok; ok = c.next(), ++n)
     CHECK(c.record().value == std::string(200, static_cast<char>('a' + n % 26)));
   CHECK(n == 20'000);
+}
+
+TEST_CASE("Other opens: a writer that has not seen the file grow keeps what the other open wrote there") {
+  // Durable opens write zeros over the space they grow the file by; an
+  // open that last saw the file small must not take the other's pages for
+  // such space.
+  klite::test::TempDir dir;
+  const std::string path = dir.file();
+  klite::Options durable;
+  durable.durability = klite::Durability::Full;
+  auto a = klite::Engine::open(path, durable);
+  a.append("s", "from a");
+  {
+    auto b = klite::Engine::open(path, durable);
+    auto txn = b.write();
+    for (int i = 0; i < 20'000; ++i) // 4 MB: the file grows past a's view
+      txn.append("s", std::string(200, static_cast<char>('a' + i % 26)));
+    txn.commit();
+  }
+  CHECK(a.append("s", "from a again") == 20'002);
+  auto reopened = klite::Engine::open(path, durable);
+  auto txn = reopened.read();
+  auto c = txn.cursor("s");
+  std::uint64_t n = 0;
+  for (bool ok = c.seek(2); ok && n < 20'000; ok = c.next(), ++n)
+    CHECK(c.record().value == std::string(200, static_cast<char>('a' + n % 26)));
+  CHECK(n == 20'000);
+  CHECK(txn.get("s", 20'002)->value == "from a again");
 }

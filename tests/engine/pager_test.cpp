@@ -1,8 +1,18 @@
 // The pager and free list: snapshots survive page reuse, freed pages are
-// reused (the file stops growing), the free list survives reopen.
+// reused (the file stops growing), the free list survives reopen; a durable
+// open grows the file with written blocks.
 #include "test_util.h"
 
 #include "engine/pager.h"
+
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <optional>
+#include <vector>
 
 namespace {
 
@@ -19,6 +29,29 @@ std::uint32_t page_count(const std::string& path) {
   std::uint32_t n = snap.meta().page_count;
   pager.release(snap);
   return n;
+}
+
+// Whether any extent of the file at `path` is allocated but "unwritten"
+// (reads as zeros until first written); nullopt if the filesystem cannot
+// tell (no FIEMAP).
+std::optional<bool> has_unwritten_extent(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  constexpr unsigned kExtents = 512;
+  std::vector<char> buf(sizeof(fiemap) + kExtents * sizeof(fiemap_extent));
+  auto* map = reinterpret_cast<fiemap*>(buf.data());
+  map->fm_length = FIEMAP_MAX_OFFSET;
+  map->fm_flags = FIEMAP_FLAG_SYNC;
+  map->fm_extent_count = kExtents;
+  const int r = ::ioctl(fd, FS_IOC_FIEMAP, map);
+  ::close(fd);
+  if (r != 0)
+    return std::nullopt;
+  REQUIRE(map->fm_mapped_extents < kExtents); // all of them were listed
+  for (unsigned i = 0; i < map->fm_mapped_extents; ++i)
+    if (map->fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN)
+      return true;
+  return false;
 }
 
 Options small_pages() {
@@ -127,4 +160,36 @@ TEST_CASE("Pager: snapshots and page reuse") {
       CHECK(std::string(e.what()).find("read-only") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("Pager: a durable open grows the file with written blocks") {
+  // Commits then write into blocks whose extents are final: fdatasync has
+  // no extent metadata to commit (see Pager::grow).
+  klite::test::TempDir dir;
+  {
+    // Where fallocate leaves no unwritten extents (or FIEMAP cannot say),
+    // there is nothing to check.
+    const std::string probe = dir.file("probe");
+    const int fd = ::open(probe.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    const int err = ::posix_fallocate(fd, 0, 1 << 20);
+    ::close(fd);
+    if (err != 0 || has_unwritten_extent(probe) != true) {
+      MESSAGE("this filesystem has no unwritten extents: not checked");
+      return;
+    }
+  }
+  const std::string path = dir.file();
+  Options full;
+  full.durability = klite::Durability::Full;
+  auto engine = Engine::open(path, full);
+  const std::uint64_t first_size = std::filesystem::file_size(path);
+  std::uint64_t key = 0;
+  do {
+    auto txn = engine.write();
+    for (int j = 0; j < 100; ++j)
+      txn.append("s", payload(++key, 1000));
+    txn.commit();
+  } while (std::filesystem::file_size(path) == first_size);
+  CHECK(has_unwritten_extent(path) == false);
 }
