@@ -204,7 +204,9 @@ private:
   // process may have made: every snapshot starts from the file's meta
   // pages, read through the shared mapping (the page cache is unified).
   void adopt_newer_commit(std::uint64_t file_size);
-  void grow(std::uint64_t needed);
+  // Grows the file to at least `needed` bytes; with `write_zeros`, the new
+  // space is written, not only allocated (why: Pager::grow).
+  void grow(std::uint64_t needed, bool write_zeros);
   void write_pages(const Meta& meta, DirtyMap& dirty,
                    std::span<const std::uint32_t> freed);
   std::vector<CommitRange> without_freed(std::span<const std::uint32_t> freed,
@@ -251,6 +253,9 @@ private:
   // re-reads them, and a larger commit's second sync costs little beside
   // its writes.
   static constexpr std::uint64_t kMaxListedBytes = std::uint64_t{4} << 20;
+  // A Durability::Full commit of fewer bytes than this that grows the file
+  // writes zeros over the new space (Pager::grow).
+  static constexpr std::uint64_t kZeroFillBelow = std::uint64_t{64} << 10;
 
   mutable std::mutex mu_; // guards the fields below
   Meta current_;

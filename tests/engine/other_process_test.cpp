@@ -85,9 +85,9 @@ TEST_CASE("Other opens: appends of a child process are seen by the parent") {
 }
 
 TEST_CASE("Other opens: a writer that has not seen the file grow keeps what the other open wrote there") {
-  // Durable opens write zeros over the space they grow the file by; an
-  // open that last saw the file small must not take the other's pages for
-  // such space.
+  // A small Full commit writes zeros over the space it grows the file by;
+  // an open that last saw the file small must not take the other's pages
+  // for such space.
   klite::test::TempDir dir;
   const std::string path = dir.file();
   klite::Options durable;
