@@ -403,15 +403,25 @@ int run(const Config& c) {
   // W2: durable single-record commits, each engine on a new file, one
   // round only (its p50/p99 already summarize --commits samples).
   if (W[2]) {
+    // Every engine's Full commits of `data` on the files of `set`, as
+    // rows of `workload`.
+    auto durable_rows = [&](const DataSet& data, const char* set,
+                            const char* workload) {
+      auto put = [&](Result r) {
+        r.workload = workload;
+        add(std::move(r));
+      };
+      if (K)
+        put(klite_durable(data, paths.klite(set), false));
+      if (S)
+        put(sqlite_durable(data, paths.sqlite(set), false));
+      if (L)
+        put(lmdb_durable(data, paths.lmdb(set)));
+      if (R)
+        put(rocksdb_durable(data, paths.rocksdb(set)));
+    };
     const DataSet commits(c.commits, 100, c.seed);
-    if (K)
-      add(klite_durable(commits, paths.klite("w2"), false));
-    if (S)
-      add(sqlite_durable(commits, paths.sqlite("w2"), false));
-    if (L)
-      add(lmdb_durable(commits, paths.lmdb("w2")));
-    if (R)
-      add(rocksdb_durable(commits, paths.rocksdb("w2")));
+    durable_rows(commits, "w2", "W2 durable commit");
     if (K) {
       fresh(paths.klite("w2"));
       add(klite_durable(commits, paths.klite("w2"), true));
@@ -428,19 +438,7 @@ int run(const Config& c) {
     // Events of 4 KiB: each commit fills about a page, so the files grow
     // with every commit (klite's 100 B commits mostly rewrite its tail
     // page, SQLite's its WAL).
-    const DataSet large(c.commits, 4096, c.seed);
-    auto add_large = [&](Result r) {
-      r.workload = "W2 durable 4 KiB";
-      add(std::move(r));
-    };
-    if (K)
-      add_large(klite_durable(large, paths.klite("w2-4k"), false));
-    if (S)
-      add_large(sqlite_durable(large, paths.sqlite("w2-4k"), false));
-    if (L)
-      add_large(lmdb_durable(large, paths.lmdb("w2-4k")));
-    if (R)
-      add_large(rocksdb_durable(large, paths.rocksdb("w2-4k")));
+    durable_rows(DataSet(c.commits, 4096, c.seed), "w2-4k", "W2 durable 4 KiB");
     fresh(paths.root / "w2");
     fresh(paths.root / "w2-4k");
   }
