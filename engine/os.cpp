@@ -189,11 +189,13 @@ void File::allocate(std::uint64_t size) {
 }
 
 void File::write_zeros(std::uint64_t off, std::uint64_t n) {
-  static constexpr std::array<char, 1 << 20> kZeros{};
+  // Not const: a const array of zeros is stored in .rodata, 1 MiB of every
+  // binary; this one is in .bss, and reading it maps only the zero page.
+  static std::array<char, 1 << 20> zeros;
   for (std::uint64_t end = off + n; off < end;) {
     const std::size_t piece =
-        static_cast<std::size_t>(std::min<std::uint64_t>(end - off, kZeros.size()));
-    write_at(off, kZeros.data(), piece);
+        static_cast<std::size_t>(std::min<std::uint64_t>(end - off, zeros.size()));
+    write_at(off, zeros.data(), piece);
     off += piece;
   }
 }

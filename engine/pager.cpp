@@ -587,7 +587,7 @@ void Pager::check_writable() const {
                                         "the file before writing again");
 }
 
-void Pager::grow(std::uint64_t needed, bool write_zeros) {
+void Pager::grow(std::uint64_t needed, std::uint64_t commit_bytes) {
   if (needed <= file_size_)
     return;
   // Another open of the file may have grown it since we looked (we hold
@@ -602,7 +602,14 @@ void Pager::grow(std::uint64_t needed, bool write_zeros) {
     target = std::max(needed, file_size_ + step);
     target = (target + page_size_ - 1) / page_size_ * page_size_;
     file_->allocate(target);
-    if (write_zeros)
+    // posix_fallocate leaves the blocks "unwritten" (ext4, XFS): the first
+    // write into each changes extent metadata, which the commit's
+    // fdatasync then pushes through the file system's journal too, a fixed
+    // cost per sync (~0.1-0.3 ms here). Zeros written once now, and flushed
+    // by this commit's sync, spare the small Full commits that follow; a
+    // larger commit or a Normal sync, which pays that cost once for much
+    // data, would only pay the zeros' bytes on top.
+    if (options_.durability == Durability::Full && commit_bytes < kZeroFillBelow)
       file_->write_zeros(file_size_, target - file_size_);
     file_size_ = target;
   }
@@ -633,16 +640,8 @@ void Pager::write_commit(const Meta& meta, DirtyMap& dirty,
 
 void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
                         std::span<const std::uint32_t> freed) {
-  // posix_fallocate leaves the blocks "unwritten" (ext4, XFS): the first
-  // write into each changes extent metadata, which the commit's fdatasync
-  // then pushes through the file system's journal too, a fixed cost per
-  // sync (~0.1-0.3 ms here). Zeros written once at growth, and flushed by
-  // the next sync, spare the small Full commits that follow it; a larger
-  // commit or a Normal sync, which pays that cost once for much data,
-  // would only pay the zeros' bytes on top.
   grow(std::uint64_t{meta.page_count} * page_size_,
-       options_.durability == Durability::Full &&
-           dirty.size() * std::uint64_t{page_size_} < kZeroFillBelow);
+       dirty.size() * std::uint64_t{page_size_});
 
   // The writes in file order: each run of consecutive fresh pages is one
   // pwritev; each changed range of a committed data page one pwrite.

@@ -204,9 +204,10 @@ private:
   // process may have made: every snapshot starts from the file's meta
   // pages, read through the shared mapping (the page cache is unified).
   void adopt_newer_commit(std::uint64_t file_size);
-  // Grows the file to at least `needed` bytes; with `write_zeros`, the new
-  // space is written, not only allocated (why: Pager::grow).
-  void grow(std::uint64_t needed, bool write_zeros);
+  // Grows the file to at least `needed` bytes for a commit of
+  // `commit_bytes`, which decides whether the new space is also written
+  // (see the definition).
+  void grow(std::uint64_t needed, std::uint64_t commit_bytes);
   void write_pages(const Meta& meta, DirtyMap& dirty,
                    std::span<const std::uint32_t> freed);
   std::vector<CommitRange> without_freed(std::span<const std::uint32_t> freed,
@@ -254,7 +255,7 @@ private:
   // its writes.
   static constexpr std::uint64_t kMaxListedBytes = std::uint64_t{4} << 20;
   // A Durability::Full commit of fewer bytes than this that grows the file
-  // writes zeros over the new space (Pager::grow).
+  // writes zeros over the new space (see Pager::grow).
   static constexpr std::uint64_t kZeroFillBelow = std::uint64_t{64} << 10;
 
   mutable std::mutex mu_; // guards the fields below

@@ -3,6 +3,7 @@
 // Full commits grow the file with written blocks.
 #include "test_util.h"
 
+#include "engine/os.h"
 #include "engine/pager.h"
 
 #include <fcntl.h>
@@ -172,11 +173,8 @@ TEST_CASE("Pager: small Full commits grow the file with written blocks, large on
     // Where fallocate leaves no unwritten extents (or FIEMAP cannot say),
     // there is nothing to check.
     const std::string probe = dir.file("probe");
-    const int fd = ::open(probe.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    REQUIRE(fd >= 0);
-    const int err = ::posix_fallocate(fd, 0, 1 << 20);
-    ::close(fd);
-    if (err != 0 || has_unwritten_extent(probe) != true) {
+    klite::os::File(probe, klite::os::File::Mode::Create).allocate(1 << 20);
+    if (has_unwritten_extent(probe) != true) {
       MESSAGE("this filesystem has no unwritten extents: not checked");
       return;
     }
