@@ -89,14 +89,15 @@ vm::Vm& machine(const std::unique_ptr<Statement::Impl>& impl) {
 void Statement::bind(std::size_t index, std::uint64_t v) {
   machine(impl_).bind(index, v);
 }
-void Statement::bind(std::size_t index, std::string_view bytes) {
-  machine(impl_).bind(index, bytes);
+void Statement::bind(std::size_t index, std::string_view bytes, Keep keep) {
+  machine(impl_).bind(index, bytes, keep);
 }
 void Statement::bind(std::string_view name, std::uint64_t v) {
   machine(impl_).bind(name, v);
 }
-void Statement::bind(std::string_view name, std::string_view bytes) {
-  machine(impl_).bind(name, bytes);
+void Statement::bind(std::string_view name, std::string_view bytes,
+                     Keep keep) {
+  machine(impl_).bind(name, bytes, keep);
 }
 void Statement::clear_bindings() { machine(impl_).clear_bindings(); }
 std::size_t Statement::parameter_count() const noexcept {

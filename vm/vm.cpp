@@ -133,8 +133,8 @@ void Vm::bind(std::string_view name, std::uint64_t v) {
   each_named(*program_, name, [&](std::size_t i) { bind(i, v); });
 }
 
-void Vm::bind(std::string_view name, std::string_view bytes) {
-  each_named(*program_, name, [&](std::size_t i) { bind(i, bytes); });
+void Vm::bind(std::string_view name, std::string_view bytes, Keep keep) {
+  each_named(*program_, name, [&](std::size_t i) { bind(i, bytes, keep); });
 }
 
 void Vm::clear_bindings() {
@@ -164,15 +164,15 @@ void Vm::load_param(const Op& i) {
   case ParamUse::Value:
     if (b.type != Value::Type::Bytes)
       wrong(", not an integer");
-    r = Value::bytes(b.bytes());
+    r = Value::bytes(b.bytes);
     return;
   case ParamUse::Time:
     if (b.type == Value::Type::Integer) {
       r = Value::integer(b.integer);
-    } else if (auto t = parse_iso8601(b.bytes())) {
+    } else if (auto t = parse_iso8601(b.bytes)) {
       r = Value::integer(*t);
     } else {
-      wrong(", not '" + std::string(b.bytes().substr(0, 64)) + "'");
+      wrong(", not '" + std::string(b.bytes.substr(0, 64)) + "'");
     }
     return;
   case ParamUse::Duration:
@@ -184,9 +184,9 @@ void Vm::load_param(const Op& i) {
     const query::Measure m = amount_measure(use);
     query::AmountReading a{Status::Ok, b.integer};
     if (b.type == Value::Type::Bytes) {
-      a = query::read_amount(m, b.bytes(), amount_limit(use));
+      a = query::read_amount(m, b.bytes, amount_limit(use));
       if (a.status == Status::Malformed)
-        wrong(", not '" + std::string(b.bytes().substr(0, 64)) + "'");
+        wrong(", not '" + std::string(b.bytes.substr(0, 64)) + "'");
     }
     // The engine takes durations as signed microseconds.
     if (m == query::Measure::Duration && a.value > query::kMaxDurationMicros)
@@ -478,7 +478,7 @@ bool Vm::run() {
       const Binding& b = bindings_[ip->p1 - 1];
       if (static_cast<ParamUse>(ip->p3) == ParamUse::Value &&
           b.type == Value::Type::Bytes) // ADD's values: the common case
-        r[ip->p2] = Value::bytes(b.bytes());
+        r[ip->p2] = Value::bytes(b.bytes);
       else
         load_param(*ip);
       VM_NEXT();

@@ -9,9 +9,9 @@
 //
 // Nothing here allocates per execution once the first has run: registers,
 // the row and the parameter buffers are reused. A prepared `ADD ? TO s` in
-// a BEGIN runs at ~0.82-0.85x of WriteTxn::append's throughput, and a GET
-// scan at ~0.6x of a bare Cursor loop whose per-row cost is ~22 ns
-// (klite-bench W7 and W4).
+// a BEGIN runs at ~0.8x of WriteTxn::append's throughput (ARCHITECTURE.md
+// section 6), and a GET scan at ~0.6x of a bare Cursor loop whose per-row
+// cost is ~22 ns (klite-bench W7 and W4).
 //
 // Engine::interrupt(): a run records the engine's interrupt generation when
 // it starts, and a read checks it (one relaxed load) whenever step()
@@ -62,14 +62,14 @@ public:
   // Parameters, 1-based; see Statement::bind. Throw InvalidArgument for an
   // index or name the program does not have, Misuse while a row is out.
   void bind(std::size_t index, std::uint64_t v);
-  void bind(std::size_t index, std::string_view bytes) {
+  void bind(std::size_t index, std::string_view bytes, Keep keep) {
     Binding& b = binding(index);
-    b.assign(bytes); // may throw bad_alloc: the binding is unchanged then
+    b.assign(bytes, keep); // may throw bad_alloc: the binding is unchanged
     unbound_ -= b.type == Value::Type::Null;
     b.type = Value::Type::Bytes;
   }
   void bind(std::string_view name, std::uint64_t v);
-  void bind(std::string_view name, std::string_view bytes);
+  void bind(std::string_view name, std::string_view bytes, Keep keep);
   void clear_bindings();
 
   // Runs to the next row (true) or to the end (false, also on every call
@@ -99,24 +99,30 @@ public:
 private:
   enum class State : std::uint8_t { Ready, Running, Done };
 
-  // A bound value. Bytes are copied into a buffer that only grows, so
-  // rebinding allocates nothing once it is big enough.
+  // A bound value. Copied bytes go to a buffer that only grows, so
+  // rebinding allocates nothing once it is big enough; borrowed ones are
+  // the caller's.
   struct Binding {
     Value::Type type = Value::Type::Null;
     std::uint64_t integer = 0;
-    std::unique_ptr<char[]> data;
-    std::size_t size = 0, capacity = 0;
+    std::string_view bytes; // into `copy`, or borrowed
+    std::unique_ptr<char[]> copy;
+    std::size_t capacity = 0;
 
-    void assign(std::string_view v) {
+    void assign(std::string_view v, Keep keep) {
+      if (keep == Keep::Borrow) {
+        bytes = v;
+        return;
+      }
       if (v.size() > capacity) {
-        capacity = std::max(v.size(), 2 * capacity);
-        data = std::make_unique_for_overwrite<char[]>(capacity);
+        const std::size_t grown = std::max(v.size(), 2 * capacity);
+        copy = std::make_unique_for_overwrite<char[]>(grown);
+        capacity = grown;
       }
       if (!v.empty())
-        std::memcpy(data.get(), v.data(), v.size());
-      size = v.size();
+        std::memcpy(copy.get(), v.data(), v.size());
+      bytes = {copy.get(), v.size()};
     }
-    std::string_view bytes() const noexcept { return {data.get(), size}; }
   };
 
   struct Slot {

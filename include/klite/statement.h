@@ -94,6 +94,15 @@ private:
 
 class Engine;
 
+// How Statement::bind keeps bytes (SQLite's SQLITE_TRANSIENT and
+// SQLITE_STATIC).
+enum class Keep : std::uint8_t {
+  Copy,   // a copy: the caller's buffer may change or go at once
+  Borrow, // a view, saving the copy: the bytes must stay valid and unchanged
+          // until the parameter is bound again, clear_bindings(), or the
+          // statement is destroyed
+};
+
 // A compiled statement. Use it from one thread at a time; it may move
 // between threads. Each run (from the first step() after prepare() or
 // reset() until it is done or reset) is in the BEGIN of the thread that
@@ -110,9 +119,10 @@ public:
   // left) or `:name`. Throws InvalidArgument for an index or name the
   // statement does not have. Bindings survive reset().
   void bind(std::size_t index, std::uint64_t v);
-  void bind(std::size_t index, std::string_view bytes);
+  void bind(std::size_t index, std::string_view bytes, Keep keep = Keep::Copy);
   void bind(std::string_view name, std::uint64_t v);
-  void bind(std::string_view name, std::string_view bytes);
+  void bind(std::string_view name, std::string_view bytes,
+            Keep keep = Keep::Copy);
   void clear_bindings();
   std::size_t parameter_count() const noexcept;
 

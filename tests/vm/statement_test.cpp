@@ -1,5 +1,6 @@
 // Prepared statements: binding by index and by name, reset, rebinding,
-// clear_bindings, unbound and mistyped parameters.
+// clear_bindings, unbound and mistyped parameters, copied and borrowed
+// bytes.
 #include "tests/vm/vm_test_util.h"
 
 using namespace klite;
@@ -154,6 +155,45 @@ TEST_CASE("Statement: ADD with parameters, bound bytes are copied") {
   add.bind(1, std::string(100000, 'z'));
   CHECK(rows(add) == S{"3", "4"});
   CHECK(db->get("s", 3)->value.size() == 100000);
+}
+
+TEST_CASE("Statement: Keep::Borrow binds a view of the caller's bytes") {
+  Db db;
+  Statement add = db->prepare("ADD ?, :second TO s");
+  std::string v1 = "first", v2 = "second";
+  add.bind(1, v1, Keep::Borrow);
+  add.bind(":second", v2, Keep::Borrow);
+  v1[0] = 'F'; // the statement reads the buffer when it runs, not before
+  CHECK(rows(add) == S{"1", "2"});
+  CHECK(db->get("s", 1)->value == "First");
+  CHECK(db->get("s", 2)->value == "second");
+  // A borrowed binding survives reset() like a copied one.
+  add.reset();
+  v2 = "SECOND";
+  CHECK(rows(add) == S{"3", "4"});
+  CHECK(db->get("s", 4)->value == "SECOND");
+  // Rebinding with a copy lets the buffer go; a borrow of nothing is fine.
+  add.reset();
+  add.bind(1, v1); // Keep::Copy
+  add.bind(2, std::string_view(), Keep::Borrow);
+  v1 = "clobbered";
+  CHECK(rows(add) == S{"5", "6"});
+  CHECK(db->get("s", 5)->value == "First");
+  CHECK(db->get("s", 6)->value == "");
+  // The same checks as a copy: bad index or name, no bind while running.
+  add.reset();
+  CHECK(error_of([&] { add.bind(3, v1, Keep::Borrow); }) ==
+        "InvalidArgument: no parameter 3: the statement has 2");
+  CHECK(error_of([&] { add.bind(":third", v1, Keep::Borrow); }) ==
+        "InvalidArgument: no parameter named :third");
+  REQUIRE(add.step());
+  CHECK(error_of([&] { add.bind(1, v1, Keep::Borrow); }) ==
+        "Misuse: bind() while the statement is running; reset() it first");
+  add.reset();
+  // Unbound after clear_bindings(), borrowed or not.
+  add.clear_bindings();
+  KLITE_CHECK_ERROR(add.step(), ErrorCode::InvalidArgument);
+  CHECK(db->read().info("s").records == 8);
 }
 
 TEST_CASE("Statement: misuse") {

@@ -21,6 +21,10 @@
 #include <utility>
 #include <vector>
 
+namespace klite {
+enum class Keep : std::uint8_t; // klite/statement.h
+}
+
 // Workload functions stay out of line so a profile (perf, callgrind) can
 // attribute every sample to the workload and engine that caused it.
 #define KLITE_BENCH_WORKLOAD [[gnu::noinline]]
@@ -223,7 +227,8 @@ Result klite_after_time(const Config& c, const DataSet& data,
 Result klite_last10(const Config& c, const DataSet& data, const fs::path& path,
                     TimeApi api);
 Result klite_w7_native(const DataSet& data, const fs::path& path);
-Result klite_w7_prepared(const DataSet& data, const fs::path& path);
+Result klite_w7_prepared(const DataSet& data, const fs::path& path,
+                         klite::Keep keep); // Copy or Borrow
 Result klite_w7_exec(const DataSet& data, const fs::path& path);
 
 // sqlite.cpp
