@@ -35,7 +35,8 @@
 //                  in W6: what a bounded journal costs, and whether the
 //                  engine gives the space back.
 //   W7 query layer klite only: appends through the native API, a prepared
-//                  `ADD ?` and exec() of a fresh string; ratios to native.
+//                  `ADD ?` (bound with Keep::Borrow and with Keep::Copy)
+//                  and exec() of a fresh string; ratios to native.
 //
 // --rounds N repeats each workload (but W2) N times, the engines still
 // alternating within every round, and keeps each row's fastest run; on a
