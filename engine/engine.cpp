@@ -212,6 +212,8 @@ struct ReadTxn::Impl {
       : engine(std::move(e)), snapshot(w.pages()), writer(&w) {
     snapshot.meta().txn_id -= 1; // the commit the writer builds on
   }
+  Impl(const Impl&) = delete; // last_found points into `streams`
+  Impl& operator=(const Impl&) = delete;
   ~Impl() { finish(); }
 
   Pages& pages() { return writer ? writer->pages() : snapshot; }
@@ -273,7 +275,7 @@ struct ReadTxn::Impl {
   // Entries are only added (a dropped stream's says so), so pointers to
   // them stay valid.
   std::map<std::string, Stream, std::less<>> streams;
-  std::pair<const std::string, Stream>* last_found = nullptr; // see find()
+  decltype(streams)::value_type* last_found = nullptr; // see find()
   std::optional<chain::Reader> getter;
   std::uint64_t now = 0; // see read_now()
   bool finished = false;

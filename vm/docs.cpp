@@ -46,7 +46,8 @@ comment`), and `Statement::explain()` prints the same table.
 
 - **Registers** `r[1]`, `r[2]`, ... each hold a null, an unsigned 64-bit
   integer, or bytes. Bytes are views: of a literal inside the program, or of
-  the statement's copy of a bound parameter, so loading them copies nothing.
+  a bound parameter (the statement's copy, or the caller's bytes bound with
+  `Keep::Borrow`), so loading them copies nothing.
 - **Cursor slots** `cursor[0]`, `cursor[1]`, ... each hold a cursor of the
   native API (`klite::Cursor`, positioned by key, by time, at either end, and
   moved one record at a time) or, for `SHOW STREAMS` and `INFO`, stream

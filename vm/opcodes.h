@@ -62,8 +62,9 @@
     "at most 2^63 - 1 microseconds, and none is 0. Any other value fails "    \
     "the statement with InvalidArgument naming the parameter and its "        \
     "position. "                                                              \
-    "Bytes are a view of the bound copy (bound with Keep::Borrow, of the "    \
-    "caller's bytes), which lives until the next bind of that parameter.",   \
+    "Bytes are a view of the bound copy, which lives until the next bind "   \
+    "of that parameter, or with Keep::Borrow of the caller's bytes, which "   \
+    "the caller keeps valid until then.",                                    \
     "Integer, Bytes")                                                         \
   X(AddImm, "P1 P2", false,                                                   \
     "r[P1]+=P2",                                                              \

@@ -43,7 +43,7 @@
 namespace klite {
 namespace vm {
 
-// Session::mu: a futex lock (Drepper, "Futexes Are Tricky", mutex 2) on
+// Session::mu: a futex lock (Drepper, "Futexes Are Tricky", mutex 3) on
 // std::atomic wait/notify. Uncontended, lock() and unlock() are one atomic
 // instruction each, where std::mutex runs ~55 instructions through the
 // gthread and pthread layers; a prepared statement in a BEGIN pays them on
@@ -57,6 +57,9 @@ public:
         [[unlikely]]
       wait(seen);
   }
+  // Touches the lock after freeing it (to wake a waiter), which std::mutex
+  // allows and this does not: every unlocker holds a shared_ptr to the
+  // Session, so it cannot be destroyed under the call.
   void unlock() noexcept {
     if (state_.exchange(kFree, std::memory_order_release) == kContended)
         [[unlikely]]

@@ -98,9 +98,11 @@ class Engine;
 // SQLITE_STATIC).
 enum class Keep : std::uint8_t {
   Copy,   // a copy: the caller's buffer may change or go at once
-  Borrow, // a view, saving the copy: the bytes must stay valid and unchanged
-          // until the parameter is bound again, clear_bindings(), or the
-          // statement is destroyed
+  Borrow, // a view, saving the copy: the bytes are read whenever the
+          // statement runs, so they must stay valid until the parameter is
+          // bound again, clear_bindings(), or the statement is destroyed,
+          // and must not change while a run is in progress (a temporary
+          // std::string dies too soon)
 };
 
 // A compiled statement. Use it from one thread at a time; it may move

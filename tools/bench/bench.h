@@ -11,6 +11,8 @@
 
 #include "tools/bench/stats.h"
 
+#include <klite/statement.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -20,10 +22,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace klite {
-enum class Keep : std::uint8_t; // klite/statement.h
-}
 
 // Workload functions stay out of line so a profile (perf, callgrind) can
 // attribute every sample to the workload and engine that caused it.
