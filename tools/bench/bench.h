@@ -146,7 +146,7 @@ struct Result {
   bool space = false;
   std::uint64_t disk_bytes = 0;
   std::uint64_t apparent_bytes = 0;
-  // W8: the sum of the keys read, which every engine must agree on
+  // W7 scan and W8: the sum of the keys read, which every row must agree on
   std::uint64_t key_sum = 0;
   // A row that cannot be measured yet, and why (printed instead of numbers)
   std::string unavailable;
@@ -212,22 +212,24 @@ Result klite_get_engine(const Config& c, const DataSet& data,
                         const fs::path& path);
 Result klite_scan(const Config& c, const DataSet& data, const fs::path& path,
                   bool forward, bool verify_crc);
-Result klite_scan_query(const Config& c, const DataSet& data,
-                        const fs::path& path);
 TimeRange klite_time_range(const fs::path& path);
 // Calls `each(key, timestamp, value)` for every record, in key order.
 void klite_export(const fs::path& path,
                   const std::function<void(std::uint64_t key, std::uint64_t ts,
                                            std::string_view value)>& each);
-enum class TimeApi { Native, Prepared, Exec };
+// W7 and W8: the same reads through the native API, a prepared statement
+// and exec() of a fresh query string.
+enum class Api { Native, Prepared, Exec };
 Result klite_after_time(const Config& c, const DataSet& data,
-                        const fs::path& path, TimeRange range, TimeApi api);
+                        const fs::path& path, TimeRange range, Api api);
 Result klite_last10(const Config& c, const DataSet& data, const fs::path& path,
-                    TimeApi api);
+                    Api api);
 Result klite_w7_native(const DataSet& data, const fs::path& path);
 Result klite_w7_prepared(const DataSet& data, const fs::path& path,
                          klite::Keep keep); // Copy or Borrow
 Result klite_w7_exec(const DataSet& data, const fs::path& path);
+Result klite_w7_scan(const Config& c, const DataSet& data, const fs::path& path,
+                     Api api);
 
 // sqlite.cpp
 Result sqlite_append(const std::string& workload, const Config& c,

@@ -289,35 +289,6 @@ KLITE_BENCH_WORKLOAD Result klite_scan(const Config& c, const DataSet& data,
           sw.seconds()};
 }
 
-// W4 through the query layer: one GET for the whole stream, rows streamed.
-KLITE_BENCH_WORKLOAD Result klite_scan_query(const Config& c,
-                                             const DataSet& data,
-                                             const fs::path& path) {
-  Verifier v(data, c.sample_every);
-  std::uint64_t expect = 1;
-  auto e = open_klite(path);
-  Stopwatch sw;
-  sw.start();
-  {
-    klite::Result r =
-        e.exec("GET " + std::to_string(data.records()) + " AFTER 0 FROM bench");
-    while (r.next()) {
-      const klite::Row& row = r.row();
-      if (row[0].as_integer() != expect)
-        Verifier::fail("klite", expect,
-                       "GET found " + std::to_string(row[0].as_integer()));
-      std::string_view value = row[2].as_bytes();
-      v.check(expect, value.data(), value.size(), "klite");
-      ++expect;
-    }
-  }
-  sw.stop();
-  if (expect != data.records() + 1)
-    Verifier::fail("klite", expect, "GET ended early");
-  return {"W4 forward scan", Family::Klite,        "klite exec(GET n AFTER 0)",
-          data.records(),    data.payload_bytes(), sw.seconds()};
-}
-
 TimeRange klite_time_range(const fs::path& path) {
   auto e = open_klite(path);
   klite::StreamInfo i = e.info(kStream);
@@ -336,13 +307,13 @@ void klite_export(const fs::path& path,
 
 namespace {
 
-const char* api_name(TimeApi api) {
+const char* api_name(Api api) {
   switch (api) {
-  case TimeApi::Native:
+  case Api::Native:
     return "native";
-  case TimeApi::Prepared:
+  case Api::Prepared:
     return "prepared";
-  case TimeApi::Exec:
+  case Api::Exec:
     return "exec";
   }
   return "?";
@@ -378,7 +349,7 @@ struct StepRows {
 KLITE_BENCH_WORKLOAD Result klite_after_time(const Config& c,
                                              const DataSet& data,
                                              const fs::path& path,
-                                             TimeRange range, TimeApi api) {
+                                             TimeRange range, Api api) {
   Verifier v(data, c.sample_every);
   UniformSeq times(c.seed + 1, range.first, range.last);
   std::uint64_t key_sum = 0;
@@ -388,7 +359,7 @@ KLITE_BENCH_WORKLOAD Result klite_after_time(const Config& c,
   sw.start();
   for (std::uint64_t i = 0; i < c.time_ops; ++i) {
     std::uint64_t t = times.next();
-    if (api == TimeApi::Native) {
+    if (api == Api::Native) {
       auto r = e.read();
       auto cur = r.cursor(kStream);
       int n = 0;
@@ -399,7 +370,7 @@ KLITE_BENCH_WORKLOAD Result klite_after_time(const Config& c,
         if (++n == 10)
           break;
       }
-    } else if (api == TimeApi::Prepared) {
+    } else if (api == Api::Prepared) {
       stmt.bind(1, t);
       StepRows rows{stmt};
       read_rows(rows, v, key_sum);
@@ -413,7 +384,7 @@ KLITE_BENCH_WORKLOAD Result klite_after_time(const Config& c,
   sw.stop();
   Result r{"W8 GET 10 AFTER TIME",
            Family::Klite,
-           api == TimeApi::Native
+           api == Api::Native
                ? "klite seek_time + next (native)"
                : std::string("klite GET 10 AFTER TIME (") + api_name(api) + ")",
            c.time_ops,
@@ -425,7 +396,7 @@ KLITE_BENCH_WORKLOAD Result klite_after_time(const Config& c,
 
 // W8: `GET LAST 10 FROM bench`, the tail of the journal.
 KLITE_BENCH_WORKLOAD Result klite_last10(const Config& c, const DataSet& data,
-                                         const fs::path& path, TimeApi api) {
+                                         const fs::path& path, Api api) {
   Verifier v(data, c.sample_every);
   std::uint64_t key_sum = 0;
   auto e = open_klite(path);
@@ -433,7 +404,7 @@ KLITE_BENCH_WORKLOAD Result klite_last10(const Config& c, const DataSet& data,
   Stopwatch sw;
   sw.start();
   for (std::uint64_t i = 0; i < c.time_ops; ++i) {
-    if (api == TimeApi::Native) {
+    if (api == Api::Native) {
       auto r = e.read();
       auto cur = r.cursor(kStream);
       int n = 0;
@@ -444,7 +415,7 @@ KLITE_BENCH_WORKLOAD Result klite_last10(const Config& c, const DataSet& data,
         if (++n == 10)
           break;
       }
-    } else if (api == TimeApi::Prepared) {
+    } else if (api == Api::Prepared) {
       StepRows rows{stmt};
       read_rows(rows, v, key_sum);
       stmt.reset();
@@ -456,7 +427,7 @@ KLITE_BENCH_WORKLOAD Result klite_last10(const Config& c, const DataSet& data,
   sw.stop();
   Result r{"W8 GET LAST 10",
            Family::Klite,
-           api == TimeApi::Native
+           api == Api::Native
                ? "klite last + prev (native)"
                : std::string("klite GET LAST 10 (") + api_name(api) + ")",
            c.time_ops,
@@ -552,6 +523,61 @@ KLITE_BENCH_WORKLOAD Result klite_w7_exec(const DataSet& data,
           data.records(),
           data.payload_bytes(),
           sw.seconds()};
+}
+
+// W7 scan: W4's forward scan in chunks of --batch records, each chunk its
+// own read transaction, as a consumer polling a journal reads it: a cursor
+// seek + next, a prepared `GET ? AFTER ? FROM bench`, or exec() of a fresh
+// `GET n AFTER k FROM bench`. Every value is checked as in W4.
+KLITE_BENCH_WORKLOAD Result klite_w7_scan(const Config& c, const DataSet& data,
+                                          const fs::path& path, Api api) {
+  Verifier v(data, c.sample_every);
+  std::uint64_t key_sum = 0;
+  auto e = open_klite(path);
+  klite::Statement stmt = e.prepare("GET ? AFTER ? FROM bench");
+  const std::uint64_t chunk = c.batch;
+  Stopwatch sw;
+  sw.start();
+  for (std::uint64_t after = 0; after < data.records(); after += chunk) {
+    std::uint64_t n = 0;
+    if (api == Api::Native) {
+      auto r = e.read();
+      auto cur = r.cursor(kStream);
+      for (bool ok = cur.seek(after + 1); ok; ok = cur.next()) {
+        const klite::Record& rec = cur.record();
+        v.check(rec.key, rec.value.data(), rec.value.size(), "klite");
+        key_sum += rec.key;
+        if (++n == chunk)
+          break;
+      }
+    } else if (api == Api::Prepared) {
+      stmt.bind(1, chunk);
+      stmt.bind(2, after);
+      StepRows rows{stmt};
+      n = read_rows(rows, v, key_sum);
+      stmt.reset();
+    } else {
+      klite::Result rows = e.exec("GET " + std::to_string(chunk) + " AFTER " +
+                                  std::to_string(after) + " FROM bench");
+      n = read_rows(rows, v, key_sum);
+    }
+    const std::uint64_t want = std::min(chunk, data.records() - after);
+    if (n != want)
+      Verifier::fail("klite", after + 1,
+                     "chunk returned " + std::to_string(n) + " records");
+  }
+  sw.stop();
+  Result r{"W7 query layer, scan",
+           Family::Klite,
+           api == Api::Native ? "klite seek + next (native)"
+           : api == Api::Prepared
+               ? "klite prepared GET ? AFTER ?"
+               : "klite exec(\"GET n AFTER k\")",
+           data.records(),
+           data.payload_bytes(),
+           sw.seconds()};
+  r.key_sum = key_sum;
+  return r;
 }
 
 } // namespace kbench

@@ -36,7 +36,10 @@
 //                  engine gives the space back.
 //   W7 query layer klite only: appends through the native API, a prepared
 //                  `ADD ?` (bound with Keep::Borrow and with Keep::Copy)
-//                  and exec() of a fresh string; ratios to native.
+//                  and exec() of a fresh string; then W4's scan in chunks
+//                  of --batch records through a cursor, a prepared
+//                  `GET ? AFTER ?` and exec() of a fresh `GET n AFTER k`;
+//                  ratios to native.
 //
 // --rounds N repeats each workload (but W2) N times, the engines still
 // alternating within every round, and keeps each row's fastest run; on a
@@ -347,9 +350,9 @@ int run(const Config& c) {
   const DataSet data(c.records, 100, c.seed);
   const DataSet data_1k(c.records_1k, 1024, c.seed);
 
-  // W1 100 B: its files feed W3-W6 and W8, so they are written whenever
-  // one of those runs (and reported only for W1). Each round rewrites them.
-  if (W[1] || W[3] || W[4] || W[5] || W[6] || W[8]) {
+  // W1 100 B: its files feed W3-W8, so they are written whenever one of
+  // those runs (and reported only for W1). Each round rewrites them.
+  if (W[1] || W[3] || W[4] || W[5] || W[6] || W[7] || W[8]) {
     const std::string w = "W1 append 100 B";
     Group g;
     g.add(K, [&] {
@@ -468,7 +471,6 @@ int run(const Config& c) {
     g.add(L, [&] { return lmdb_scan(c, data, paths.lmdb("100"), fwd); });
     g.add(R, [&] { return rocksdb_scan(c, data, paths.rocksdb("100"), fwd); });
     g.add(K, [&] { return klite_scan(c, data, kp, fwd, false); });
-    g.add(K && fwd, [&] { return klite_scan_query(c, data, kp); });
     run_group(g, true);
   }
 
@@ -492,20 +494,20 @@ int run(const Config& c) {
     const fs::path sp = paths.sqlite("w8");
     Group after, last;
     after.add(true, [&] {
-      return klite_after_time(c, data, kp, range, TimeApi::Native);
+      return klite_after_time(c, data, kp, range, Api::Native);
     });
     after.add(S, [&] { return sqlite_after_time(c, data, sp, range); });
     after.add(true, [&] {
-      return klite_after_time(c, data, kp, range, TimeApi::Prepared);
+      return klite_after_time(c, data, kp, range, Api::Prepared);
     });
     after.add(true, [&] {
-      return klite_after_time(c, data, kp, range, TimeApi::Exec);
+      return klite_after_time(c, data, kp, range, Api::Exec);
     });
-    last.add(true, [&] { return klite_last10(c, data, kp, TimeApi::Native); });
+    last.add(true, [&] { return klite_last10(c, data, kp, Api::Native); });
     last.add(S, [&] { return sqlite_last10(c, data, sp); });
     last.add(true,
-             [&] { return klite_last10(c, data, kp, TimeApi::Prepared); });
-    last.add(true, [&] { return klite_last10(c, data, kp, TimeApi::Exec); });
+             [&] { return klite_last10(c, data, kp, Api::Prepared); });
+    last.add(true, [&] { return klite_last10(c, data, kp, Api::Exec); });
     run_group(after, true);
     run_group(last, true);
     // Every W8 row of one form read the same records.
@@ -573,6 +575,18 @@ int run(const Config& c) {
     for (const std::optional<Result>& b : best)
       add(*b);
     add(klite_w7_exec(w7, paths.w7("exec")));
+
+    // W4 through the same three forms, on W1's 100 B file.
+    const fs::path kp = paths.klite("100");
+    Group scan;
+    for (Api api : {Api::Native, Api::Prepared, Api::Exec})
+      scan.add(true, [&, api] { return klite_w7_scan(c, data, kp, api); });
+    run_group(scan, true);
+    const std::uint64_t n = data.records();
+    for (const auto& r : rs)
+      if (r.workload == "W7 query layer, scan" && r.key_sum != n * (n + 1) / 2)
+        throw std::runtime_error(r.variant + " read other keys than 1.." +
+                                 std::to_string(n));
   }
 
   const std::string load_end = first_line("/proc/loadavg");
