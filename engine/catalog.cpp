@@ -5,6 +5,11 @@
 #include "engine/errors.h"
 #include "engine/format.h"
 
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace klite::catalog {
 
 namespace fmt = format;
@@ -13,12 +18,19 @@ using namespace coding;
 
 namespace {
 
-Descriptor decode(const Pages& pages, const btree::Entry& e) {
-  const std::string name(e.key);
-  const std::string_view v = e.value;
+// The overlay's entries are read only after the meta page's overlay CRC
+// held, but a writer bug must still give Corrupt, not a wild read.
+static_assert(1 + kMaxStreamNameSize + d::kSize <=
+                  fmt::meta::max_overlay(fmt::kMinPageSize),
+              "an overlay entry of the longest name fits the smallest page");
+
+// The descriptor `v` of stream `name`, found on page `page`.
+Descriptor decode(const Pages& pages, std::string_view name,
+                  std::string_view v, std::uint32_t page) {
   if (v.size() < d::kSize)
-    throw_corrupt(pages.path(), e.page,
-                  "catalog entry for \"" + name + "\" is too short");
+    throw_corrupt(pages.path(), page,
+                  "catalog entry for \"" + std::string(name) +
+                      "\" is too short");
   auto p = reinterpret_cast<const std::uint8_t*>(v.data());
   Descriptor x;
   x.id = get_u64(p + d::kId);
@@ -46,9 +58,109 @@ Descriptor decode(const Pages& pages, const btree::Entry& e) {
       (!empty && (x.tail_offset < fmt::data::kHeaderSize ||
                   x.tail_offset > ps)) ||
       (x.flags & ~fmt::desc::kHasTtl) != 0)
-    throw_corrupt(pages.path(), e.page,
-                  "catalog entry for \"" + name + "\" has fields out of range");
+    throw_corrupt(pages.path(), page,
+                  "catalog entry for \"" + std::string(name) +
+                      "\" has fields out of range");
   return x;
+}
+
+void encode(std::uint8_t* p, const Descriptor& x) {
+  put_u64(p + d::kId, x.id);
+  put_u32(p + d::kIndexRoot, x.index_root);
+  put_u32(p + d::kHead, x.head);
+  put_u32(p + d::kTail, x.tail);
+  put_u32(p + d::kTailOffset, x.tail_offset);
+  put_u64(p + d::kFirstKey, x.first_key);
+  put_u64(p + d::kNextKey, x.next_key);
+  put_u64(p + d::kBytes, x.bytes);
+  put_u64(p + d::kFirstTs, x.first_ts);
+  put_u64(p + d::kLastTs, x.last_ts);
+  put_u64(p + d::kCreated, x.created);
+  put_u64(p + d::kMaxAge, x.max_age);
+  put_u64(p + d::kMaxBytes, x.max_bytes);
+  put_u64(p + d::kMaxRecords, x.max_records);
+  put_u32(p + d::kDataPages, x.data_pages);
+  put_u32(p + d::kFlags, x.flags);
+}
+
+// One overlay entry: the stream's name and its descriptor's bytes.
+struct OverlayEntry {
+  std::string_view name;
+  std::string_view desc;
+};
+
+// The meta page a snapshot's overlay came from, for error messages.
+std::uint32_t meta_page(const Pages& pages) {
+  return static_cast<std::uint32_t>(pages.meta().txn_id % 2);
+}
+
+// Calls fn for every entry of `overlay`, until it returns false. Throws
+// Corrupt (naming the meta page) if an entry runs past it.
+template <class F>
+void each_overlay(const Pages& pages, const std::string* overlay, F&& fn) {
+  if (!overlay)
+    return;
+  std::string_view rest = *overlay;
+  while (!rest.empty()) {
+    const std::size_t k = static_cast<std::uint8_t>(rest[0]);
+    if (k == 0 || k > kMaxStreamNameSize || rest.size() < 1 + k + d::kSize)
+      throw_corrupt(pages.path(), meta_page(pages),
+                    "meta page overlay entry runs past the overlay");
+    if (!fn(OverlayEntry{rest.substr(1, k), rest.substr(1 + k, d::kSize)}))
+      return;
+    rest.remove_prefix(1 + k + d::kSize);
+  }
+}
+
+// The tree's entry for `name`, made or replaced.
+void put_tree(Writer& w, std::string_view name, std::string_view desc) {
+  btree::put(w, w.meta().catalog_root, name, desc);
+}
+
+// The overlay entry of `name`, if any.
+std::optional<OverlayEntry> overlay_entry(const Pages& pages,
+                                          std::string_view name) {
+  std::optional<OverlayEntry> found;
+  each_overlay(pages, pages.meta().overlay.get(), [&](const OverlayEntry& e) {
+    if (e.name == name)
+      found = e;
+    return !found;
+  });
+  return found;
+}
+
+// The overlay without the entries named in `drop`, plus `add` encoded
+// (its names being in `drop`), or null when that leaves nothing.
+std::shared_ptr<const std::string>
+rebuilt_overlay(const Pages& pages, std::span<const std::string_view> drop,
+                std::span<const Change> add) {
+  auto out = std::make_shared<std::string>();
+  each_overlay(pages, pages.meta().overlay.get(), [&](const OverlayEntry& e) {
+    if (std::find(drop.begin(), drop.end(), e.name) == drop.end()) {
+      out->push_back(static_cast<char>(e.name.size()));
+      out->append(e.name);
+      out->append(e.desc);
+    }
+    return true;
+  });
+  for (const Change& c : add) {
+    std::uint8_t p[d::kSize] = {};
+    encode(p, *c.d);
+    out->push_back(static_cast<char>(c.name.size()));
+    out->append(c.name);
+    out->append(reinterpret_cast<const char*>(p), sizeof p);
+  }
+  if (out->empty())
+    return nullptr;
+  return out;
+}
+
+// put() and erase(): `name` leaves the overlay.
+void unstage(Writer& w, std::string_view name) {
+  if (overlay_entry(w.pages(), name)) {
+    const std::string_view drop[] = {name};
+    w.meta().overlay = rebuilt_overlay(w.pages(), drop, {});
+  }
 }
 
 } // namespace
@@ -73,45 +185,58 @@ void check_name(std::string_view name) {
 }
 
 std::optional<Descriptor> find(const Pages& pages, std::string_view name) {
+  if (auto o = overlay_entry(pages, name))
+    return decode(pages, name, o->desc, meta_page(pages));
   auto e = btree::get(pages, pages.meta().catalog_root, name);
   if (!e)
     return std::nullopt;
-  return decode(pages, *e);
+  return decode(pages, e->key, e->value, e->page);
 }
 
 void each(const Pages& pages,
           const std::function<void(std::string_view, const Descriptor&)>& fn) {
   btree::scan(pages, pages.meta().catalog_root, {},
               [&](const btree::Entry& e) {
-                fn(e.key, decode(pages, e));
+                if (auto o = overlay_entry(pages, e.key))
+                  fn(e.key, decode(pages, e.key, o->desc, meta_page(pages)));
+                else
+                  fn(e.key, decode(pages, e.key, e.value, e.page));
                 return true;
               });
 }
 
 void put(Writer& w, std::string_view name, const Descriptor& x) {
+  unstage(w, name);
   std::uint8_t p[d::kSize] = {};
-  put_u64(p + d::kId, x.id);
-  put_u32(p + d::kIndexRoot, x.index_root);
-  put_u32(p + d::kHead, x.head);
-  put_u32(p + d::kTail, x.tail);
-  put_u32(p + d::kTailOffset, x.tail_offset);
-  put_u64(p + d::kFirstKey, x.first_key);
-  put_u64(p + d::kNextKey, x.next_key);
-  put_u64(p + d::kBytes, x.bytes);
-  put_u64(p + d::kFirstTs, x.first_ts);
-  put_u64(p + d::kLastTs, x.last_ts);
-  put_u64(p + d::kCreated, x.created);
-  put_u64(p + d::kMaxAge, x.max_age);
-  put_u64(p + d::kMaxBytes, x.max_bytes);
-  put_u64(p + d::kMaxRecords, x.max_records);
-  put_u32(p + d::kDataPages, x.data_pages);
-  put_u32(p + d::kFlags, x.flags);
-  btree::put(w, w.meta().catalog_root, name,
-             {reinterpret_cast<const char*>(p), sizeof p});
+  encode(p, x);
+  put_tree(w, name, {reinterpret_cast<const char*>(p), sizeof p});
 }
 
 void erase(Writer& w, std::string_view name) {
+  unstage(w, name);
   btree::erase(w, w.meta().catalog_root, name);
+}
+
+bool stage(Writer& w, std::span<const Change> changes) {
+  std::vector<std::string_view> names;
+  names.reserve(changes.size());
+  for (const Change& c : changes)
+    names.push_back(c.name);
+  auto overlay = rebuilt_overlay(w.pages(), names, changes);
+  const std::size_t size = overlay ? overlay->size() : 0;
+  if (size > fmt::meta::max_overlay(w.page_size()))
+    return false;
+  w.meta().overlay = std::move(overlay);
+  return true;
+}
+
+void flush(Writer& w) {
+  const std::shared_ptr<const std::string> staged = w.meta().overlay;
+  w.meta().overlay = nullptr;
+  each_overlay(w.pages(), staged.get(), [&](const OverlayEntry& e) {
+    put_tree(w, e.name, e.desc);
+    return true;
+  });
 }
 
 } // namespace klite::catalog

@@ -204,6 +204,7 @@ struct ReadTxn::Impl {
     Descriptor d;
     bool exists = true;
     bool dirty = false;
+    bool in_tree = true; // false: created by this transaction
   };
 
   Impl(std::shared_ptr<Engine::Impl> e, Pages snap)
@@ -481,7 +482,7 @@ ReadTxn::Impl::Stream& create(ReadTxn::Impl& t, std::string_view name,
   d.id = w.meta().next_stream_id++;
   d.created = now;
   auto& s = t.streams[std::string(name)];
-  s = ReadTxn::Impl::Stream{d, true, true};
+  s = ReadTxn::Impl::Stream{d, true, true, false};
   return s;
 }
 
@@ -641,15 +642,30 @@ void WriteTxn::commit() {
   Impl& t = live(impl_);
   Writer& w = writer_of(impl_);
   guarded(t, [&] {
+    // A commit that only changes streams the catalog tree has leaves
+    // their descriptors in the meta page's overlay, if they fit: no
+    // catalog page then changes (catalog.h). Creating or dropping a
+    // stream writes the tree, and the overlay with it.
+    std::vector<catalog::Change> changes;
+    bool tree = false;
     for (auto& [name, s] : t.streams) {
       if (!s.dirty)
         continue;
-      if (s.exists) {
+      if (s.exists)
         enforce_retention(t, s.d);
+      tree |= !s.exists || !s.in_tree;
+      changes.push_back({name, &s.d});
+    }
+    if (changes.empty() || (!tree && catalog::stage(w, changes)))
+      return;
+    catalog::flush(w);
+    for (auto& [name, s] : t.streams) {
+      if (!s.dirty)
+        continue;
+      if (s.exists)
         catalog::put(w, name, s.d);
-      } else {
+      else
         catalog::erase(w, name);
-      }
     }
   });
   t.end();

@@ -1,4 +1,4 @@
-// The klite file format, version 3. docs/FORMAT.md is the prose version of
+// The klite file format, version 4. docs/FORMAT.md is the prose version of
 // this header; keep the two in step, and bump kFormatVersion on any change.
 //
 // A file is an array of pages of `page_size` bytes (a power of two, 1024 to
@@ -12,11 +12,13 @@
 
 namespace klite::format {
 
-inline constexpr std::uint32_t kFormatVersion = 3;
+inline constexpr std::uint32_t kFormatVersion = 4;
 // Version 1 is version 2 without commit range lists (its bytes 36..39 and
 // 48..51 of a meta page are 0). Version 2 is version 3 without expiry: no
 // data page has flag kRecordsV3 (so no record has a TTL), and every head
-// page has prev 0. This build reads all three, and writes 3.
+// page has prev 0. Version 3 is version 4 without descriptor overlays (its
+// bytes 52..59 of a meta page are 0). This build reads all four, and
+// writes 4.
 inline constexpr std::uint32_t kOldestReadableVersion = 1;
 inline constexpr std::uint8_t kMagic[8] = {'k', 'l', 'i', 't', 'e', 0, '\r', '\n'};
 inline constexpr std::uint32_t kMinPageSize = 1024;
@@ -48,29 +50,48 @@ enum PageType : std::uint8_t {
 //               commit's pages were synced before this meta page was written)
 //     40    8 next stream id
 //     48    4 CRC32C of the range list, bytes [64, 64 + 16n) (0 when n = 0)
-//     52    4 reserved, 0
-//     56    4 reserved, 0
+//     52    4 overlay size v in bytes (0: no overlay)
+//     56    4 CRC32C of the overlay, bytes [64 + 16n, 64 + 16n + v) (0 when
+//               v = 0)
 //     60    4 CRC32C of bytes [0, 60)
 //     64 16n range list: every byte range the commit wrote to pages >= 2,
 //               so open can tell a commit whose one sync did not finish
-//               (FORMAT.md section 12). Bytes past it are unspecified.
+//               (FORMAT.md section 12).
+// 64+16n  v descriptor overlay: the descriptors of catalog streams that
+//               commits changed since the catalog B+tree last had them
+//               written (FORMAT.md section 5). Bytes past it are
+//               unspecified.
 //
 // Range list entry:
 //      0    8 file offset of the range
 //      8    4 length in bytes (> 0)
 //     12    4 CRC32C of the range's bytes as the commit wrote them
+//
+// Overlay entry, back to back, in no particular order:
+//      0    1 name length k (1..128)
+//      1    k stream name
+//    1+k  104 stream descriptor (below), replacing the catalog tree's
 namespace meta {
 inline constexpr std::size_t kMagic = 0, kVersion = 8, kPageSize = 12,
                              kTxnId = 16, kPageCount = 24, kCatalogRoot = 28,
                              kFreeRoot = 32, kRangeCount = 36,
-                             kNextStreamId = 40, kRangeListCrc = 48, kCrc = 60;
+                             kNextStreamId = 40, kRangeListCrc = 48,
+                             kOverlaySize = 52, kOverlayCrc = 56, kCrc = 60;
 inline constexpr std::size_t kSize = 64; // the fixed part; the list follows
 inline constexpr std::size_t kRangeSize = 16;
 inline constexpr std::size_t kRangeOffset = 0, kRangeLength = 8,
                              kRangeCrc = 12;
-// The most entries a meta page of `page_size` bytes holds.
-constexpr std::size_t max_ranges(std::uint32_t page_size) {
-  return (page_size - kSize) / kRangeSize;
+// The largest overlay a writer makes: a quarter of the page, so that the
+// range list keeps most of it (one entry of the longest name fits in the
+// smallest page).
+constexpr std::size_t max_overlay(std::uint32_t page_size) {
+  return page_size / 4;
+}
+// The most range entries a meta page of `page_size` bytes holds beside an
+// overlay of `overlay` bytes.
+constexpr std::size_t max_ranges(std::uint32_t page_size,
+                                 std::size_t overlay = 0) {
+  return (page_size - kSize - overlay) / kRangeSize;
 }
 } // namespace meta
 

@@ -35,7 +35,8 @@ std::uint32_t meta_crc(const std::uint8_t* m) {
   return crc32c::value(m, fmt::meta::kCrc);
 }
 
-// Fills `m` (room for meta::kSize + the list) and returns the bytes used.
+// Fills `m` (room for meta::kSize, the list and the overlay) and returns
+// the bytes used.
 std::size_t encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps,
                         std::span<const CommitRange> ranges) {
   std::memset(m, 0, fmt::meta::kSize);
@@ -47,6 +48,9 @@ std::size_t encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps,
     list += fmt::meta::kRangeSize;
   }
   const std::size_t list_size = ranges.size() * fmt::meta::kRangeSize;
+  const std::size_t overlay_size = meta.overlay_size();
+  if (overlay_size)
+    std::memcpy(list, meta.overlay->data(), overlay_size);
   std::memcpy(m + fmt::meta::kMagic, fmt::kMagic, sizeof fmt::kMagic);
   put_u32(m + fmt::meta::kVersion, fmt::kFormatVersion);
   put_u32(m + fmt::meta::kPageSize, ps);
@@ -58,8 +62,11 @@ std::size_t encode_meta(std::uint8_t* m, const Meta& meta, std::uint32_t ps,
   put_u64(m + fmt::meta::kNextStreamId, meta.next_stream_id);
   put_u32(m + fmt::meta::kRangeListCrc,
           list_size ? crc32c::value(m + fmt::meta::kSize, list_size) : 0);
+  put_u32(m + fmt::meta::kOverlaySize, static_cast<std::uint32_t>(overlay_size));
+  put_u32(m + fmt::meta::kOverlayCrc,
+          overlay_size ? crc32c::value(list, overlay_size) : 0);
   put_u32(m + fmt::meta::kCrc, meta_crc(m));
-  return fmt::meta::kSize + list_size;
+  return fmt::meta::kSize + list_size + overlay_size;
 }
 
 // What one candidate meta page holds, as far as it can be trusted.
@@ -70,7 +77,14 @@ struct MetaCandidate {
   std::uint32_t page_size = 0;
   std::uint32_t range_count = 0;
   std::uint32_t range_list_crc = 0;
-  Meta meta;
+  std::uint32_t overlay_size = 0;
+  std::uint32_t overlay_crc = 0;
+  Meta meta; // without the overlay: read_overlay() adds it
+
+  // Where the overlay starts in the meta page.
+  std::size_t overlay_offset() const {
+    return fmt::meta::kSize + std::size_t{range_count} * fmt::meta::kRangeSize;
+  }
 
   bool readable_version() const {
     return version >= fmt::kOldestReadableVersion &&
@@ -90,6 +104,10 @@ MetaCandidate decode_meta(const std::uint8_t* m) {
   c.page_size = get_u32(m + fmt::meta::kPageSize);
   c.range_count = get_u32(m + fmt::meta::kRangeCount);
   c.range_list_crc = get_u32(m + fmt::meta::kRangeListCrc);
+  if (c.version >= 4) { // before, reserved and 0
+    c.overlay_size = get_u32(m + fmt::meta::kOverlaySize);
+    c.overlay_crc = get_u32(m + fmt::meta::kOverlayCrc);
+  }
   c.meta.txn_id = get_u64(m + fmt::meta::kTxnId);
   c.meta.page_count = get_u32(m + fmt::meta::kPageCount);
   c.meta.catalog_root = get_u32(m + fmt::meta::kCatalogRoot);
@@ -137,6 +155,23 @@ bool commit_complete(const os::File& file, std::uint64_t file_size,
     if (crc != get_u32(e + fmt::meta::kRangeCrc))
       return false;
   }
+  return true;
+}
+
+// Adds to `c` the overlay of the meta page `page` (its page_size bytes),
+// if its size and CRC hold: false if not, as for a commit that did not
+// reach the file whole (a meta page is written with one write, but a torn
+// one may keep its first 64 bytes). The entries are read by catalog.h.
+bool read_overlay(const std::uint8_t* page, MetaCandidate& c) {
+  if (c.overlay_size == 0)
+    return true;
+  const std::size_t at = c.overlay_offset();
+  if (c.range_count > fmt::meta::max_ranges(c.page_size) ||
+      c.overlay_size > c.page_size - at ||
+      crc32c::value(page + at, c.overlay_size) != c.overlay_crc)
+    return false;
+  c.meta.overlay = std::make_shared<const std::string>(
+      reinterpret_cast<const char*>(page + at), c.overlay_size);
   return true;
 }
 
@@ -318,15 +353,31 @@ void Pager::load_meta() {
   std::sort(valid.begin(), valid.end(), [](const auto& a, const auto& b) {
     return a.second.meta.txn_id > b.second.meta.txn_id;
   });
-  const auto* best = &valid.front();
+  auto* best = &valid.front();
   auto older = std::find_if(valid.begin(), valid.end(), [&](const auto& v) {
     return v.first != best->first;
   });
-  if (older != valid.end() &&
-      !commit_complete(*file_, size,
-                       std::uint64_t{best->first} * best->second.page_size,
-                       best->second))
+  // A candidate's overlay, read with its whole page (false: torn).
+  auto overlay_ok = [&](std::pair<std::uint32_t, MetaCandidate>& v) {
+    const std::uint32_t ps = v.second.page_size;
+    std::vector<std::uint8_t> page(ps);
+    return file_->read_at(std::uint64_t{v.first} * ps, page.data(), ps) &&
+           read_overlay(page.data(), v.second);
+  };
+  auto torn = [&](std::pair<std::uint32_t, MetaCandidate>& v) {
+    throw_corrupt(path, v.first, "meta page overlay does not match its checksum");
+  };
+  if (!overlay_ok(*best) ||
+      (older != valid.end() &&
+       !commit_complete(*file_, size,
+                        std::uint64_t{best->first} * best->second.page_size,
+                        best->second))) {
+    if (older == valid.end())
+      torn(*best);
     best = &*older;
+    if (!overlay_ok(*best))
+      torn(*best);
+  }
   page_size_ = best->second.page_size;
   const Meta& m = best->second.meta;
   std::uint32_t meta_page = best->first;
@@ -371,14 +422,15 @@ void Pager::adopt_newer_commit(std::uint64_t file_size) {
     // Nearly always nothing is newer: skip the CRC then.
     if (get_u64(raw + fmt::meta::kTxnId) <= have)
       continue;
-    const MetaCandidate c = decode_meta(raw);
+    MetaCandidate c = decode_meta(raw);
     const Meta& m = c.meta;
     // The other process wrote the pages before the meta page, so its
     // commit is complete here unless a crash cut its sync short.
     if (c.magic && c.crc_ok && c.readable_version() &&
         c.page_size == page_size_ && m.txn_id % 2 == slot &&
         (!best || m.txn_id > best->txn_id) && c.fields_in_range() &&
-        commit_complete(*file_, file_size, std::uint64_t{slot} * page_size_, c))
+        commit_complete(*file_, file_size, std::uint64_t{slot} * page_size_, c) &&
+        read_overlay(raw, c))
       best = m;
   }
   if (!best)
@@ -696,7 +748,8 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
       ranges.push_back({off, n, 0});
     ranges.back().crc = crc32c::extend(ranges.back().crc, p, n);
     listed = listed_bytes <= kMaxListedBytes &&
-             earlier.size() + ranges.size() <= fmt::meta::max_ranges(page_size_);
+             earlier.size() + ranges.size() <=
+                 fmt::meta::max_ranges(page_size_, meta.overlay_size());
   };
 
   bool last_fresh = false;
@@ -755,7 +808,8 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
     ranges.clear();
 
   const auto m = std::make_unique_for_overwrite<std::uint8_t[]>(
-      fmt::meta::kSize + ranges.size() * fmt::meta::kRangeSize);
+      fmt::meta::kSize + ranges.size() * fmt::meta::kRangeSize +
+      meta.overlay_size());
   const std::size_t meta_size = encode_meta(m.get(), meta, page_size_, ranges);
   // One sync is enough only if the commit before this one is durable:
   // should this one tear, open falls back to it. True after our own
@@ -863,7 +917,7 @@ void Pager::sync() {
 
 std::uint64_t Pager::commit_txn(std::uint64_t base, const DirtyMap& dirty,
                                 std::size_t extra_pages,
-                                std::size_t freed_pages) {
+                                std::size_t freed_pages, std::size_t overlay) {
   base_txn_ = base;
   if (options_.durability != Durability::Normal)
     return base + 1;
@@ -887,7 +941,7 @@ std::uint64_t Pager::commit_txn(std::uint64_t base, const DirtyMap& dirty,
     // (else it would sync before its meta page, which would then replace
     // the newest durable commit, base): otherwise a sync makes base
     // durable first.
-    if (unsynced_.size() + ranges <= fmt::meta::max_ranges(page_size_) &&
+    if (unsynced_.size() + ranges <= fmt::meta::max_ranges(page_size_, overlay) &&
         unsynced_bytes_ + bytes <= kMaxListedBytes)
       return base + 2;
   } else if (durable_txn_ == base) {
@@ -1116,9 +1170,9 @@ void Writer::give_back(std::uint32_t end) {
 }
 
 void Writer::write_commit() {
-  meta().txn_id = pages_.pager().commit_txn(meta().txn_id - 1, dirty_,
-                                            free_->save_pages_bound(),
-                                            free_->freed_bound());
+  meta().txn_id = pages_.pager().commit_txn(
+      meta().txn_id - 1, dirty_, free_->save_pages_bound(),
+      free_->freed_bound(), meta().overlay_size());
   const std::vector<std::uint32_t> freed = free_->save();
   pages_.pager().write_commit(meta(), dirty_, freed);
 }

@@ -46,6 +46,15 @@ struct Meta {
   std::uint32_t catalog_root = 0;
   std::uint32_t free_root = 0;
   std::uint64_t next_stream_id = 1;
+  // The descriptor overlay, its bytes as the meta page holds them
+  // (format.h; catalog.h reads and makes them). Null when empty. Never
+  // changed once made, so that a snapshot's copy of a Meta costs a
+  // reference count.
+  std::shared_ptr<const std::string> overlay;
+
+  std::size_t overlay_size() const noexcept {
+    return overlay ? overlay->size() : 0;
+  }
 };
 
 // A page the write transaction has changed, held in memory until commit.
@@ -160,8 +169,11 @@ public:
   // that the other meta page keeps the newest durable commit (FORMAT.md
   // section 12). It may sync the file first. Call it before the commit's
   // pages get their txn id (Writer::write_commit).
+  // `overlay`: the size of the commit's descriptor overlay, which the
+  // meta page holds beside the range list.
   std::uint64_t commit_txn(std::uint64_t base, const DirtyMap& dirty,
-                           std::size_t extra_pages, std::size_t freed_pages);
+                           std::size_t extra_pages, std::size_t freed_pages,
+                           std::size_t overlay);
   // The newest commit whose freed pages a writer building on `base` may
   // reuse (invariant 3 without the readers).
   std::uint64_t reuse_bound(std::uint64_t base) const noexcept;
