@@ -364,8 +364,11 @@ void Pager::load_meta() {
     return file_->read_at(std::uint64_t{v.first} * ps, page.data(), ps) &&
            read_overlay(page.data(), v.second);
   };
+  // (A meta page the file does not hold whole is a truncated file, which
+  // the checks below report.)
   auto torn = [&](std::pair<std::uint32_t, MetaCandidate>& v) {
-    throw_corrupt(path, v.first, "meta page overlay does not match its checksum");
+    if (size >= std::uint64_t{v.first + 1} * v.second.page_size)
+      throw_corrupt(path, v.first, "meta page overlay does not match its checksum");
   };
   if (!overlay_ok(*best) ||
       (older != valid.end() &&
