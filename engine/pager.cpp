@@ -161,17 +161,21 @@ bool commit_complete(const os::File& file, std::uint64_t file_size,
 // Adds to `c` the overlay of the meta page `page` (its page_size bytes),
 // if its size and CRC hold: false if not, as for a commit that did not
 // reach the file whole (a meta page is written with one write, but a torn
-// one may keep its first 64 bytes). The entries are read by catalog.h.
+// one may keep its first 64 bytes). The CRC is taken of the copy, since
+// `page` may be another process's mapping being rewritten. The entries
+// are read by catalog.h.
 bool read_overlay(const std::uint8_t* page, MetaCandidate& c) {
   if (c.overlay_size == 0)
     return true;
   const std::size_t at = c.overlay_offset();
   if (c.range_count > fmt::meta::max_ranges(c.page_size) ||
-      c.overlay_size > c.page_size - at ||
-      crc32c::value(page + at, c.overlay_size) != c.overlay_crc)
+      c.overlay_size > c.page_size - at)
     return false;
-  c.meta.overlay = std::make_shared<const std::string>(
+  auto overlay = std::make_shared<const std::string>(
       reinterpret_cast<const char*>(page + at), c.overlay_size);
+  if (crc32c::value(overlay->data(), overlay->size()) != c.overlay_crc)
+    return false;
+  c.meta.overlay = std::move(overlay);
   return true;
 }
 
