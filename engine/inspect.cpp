@@ -2211,6 +2211,16 @@ void tree_page(const File& f, PageDump& out, const std::uint8_t* p) {
   }
   const KeyKind kind = index ? KeyKind::Index : KeyKind::Catalog;
   out.kind += index ? " (key index)" : " (catalog)";
+  // The descriptors here that the current meta page's overlay replaces
+  // are older than the streams' (format version 4).
+  if (leaf && !index && f.has_snapshot() &&
+      !f.meta(f.current()).overlay.empty())
+    for (const Stream& s : streams(f, nullptr))
+      if (s.overlaid && s.leaf == out.pgno)
+        out.notes.push_back("stream " + text::quote(s.name) +
+                            ": the overlay of meta page " + num(s.desc_page) +
+                            " (the entry at offset " + num(s.overlay_offset) +
+                            ") replaces this descriptor");
   for (std::uint32_t i = 0; i < cells.size(); ++i) {
     const Cell& c = cells[i];
     Item it;

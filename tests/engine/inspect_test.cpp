@@ -9,8 +9,9 @@
 // little, as the built binary (exit codes). Golden files under tests/golden/
 // hold the header and meta output of a deterministic file, the meta
 // output of one whose commits list their ranges, whole and with its last
-// commit torn, and the analyze and stream output of one after expiry;
-// rewrite them with KLITE_UPDATE_GOLDEN=1.
+// commit torn, the analyze and stream output of one after expiry, and the
+// meta, streams, stream and meta page output of one with descriptor
+// overlays; rewrite them with KLITE_UPDATE_GOLDEN=1.
 #include <doctest/doctest.h>
 #include <klite/engine.h>
 
@@ -467,6 +468,28 @@ CliResult cli(std::vector<std::string> args) {
   std::ostringstream out, err;
   int code = ins::run_cli(args, out, err);
   return {code, out.str(), err.str()};
+}
+
+// Runs each command on `file`, in text and JSON, and checks that it
+// succeeds with the output of tests/golden/inspect_PREFIX_COMMAND[_ARG]
+// .txt and .json.
+void check_golden_commands(const std::string& file, const std::string& prefix,
+                           const std::vector<std::vector<std::string>>& cmds) {
+  for (const auto& cmd : cmds) {
+    for (bool json : {false, true}) {
+      std::vector<std::string> args = {file};
+      args.insert(args.end(), cmd.begin(), cmd.end());
+      if (json)
+        args.push_back("--json");
+      CliResult c = cli(args);
+      CHECK(c.code == 0);
+      CHECK(c.err.empty());
+      std::string name = "tests/golden/inspect_" + prefix + "_" + cmd[0];
+      if (cmd.size() > 1)
+        name += "_" + cmd[1];
+      check_golden(name + (json ? ".json" : ".txt"), c.out);
+    }
+  }
 }
 
 // Runs the built binary; returns its exit status and stdout.
@@ -1361,6 +1384,124 @@ TEST_CASE("Inspect: descriptor fields that disagree with the chain") {
 // ---------------------------------------------------------------------------
 // Descriptor overlays (format version 4)
 
+TEST_CASE("Inspect: a file with descriptor overlays") {
+  TempDir dir;
+  build_overlay(dir.file());
+  ins::File f(dir.file());
+  const auto cur = static_cast<std::uint32_t>(f.current());
+  const ins::MetaSlot& m = f.meta(static_cast<int>(cur));
+  CHECK(m.overlay_ok);
+  CHECK(m.overlay_read);
+  CHECK(m.overlay_status == "ok");
+  CHECK(m.overlay_malformed.empty());
+  CHECK(m.overlay_offset == 64);
+  CHECK(m.overlay_size == 212);
+  CHECK(m.computed_overlay_crc == m.overlay_crc);
+  REQUIRE(m.overlay.size() == 2);
+  CHECK(m.overlay[0].offset == 64);
+  CHECK(m.overlay[0].name == "a");
+  CHECK(m.overlay[1].offset == 170);
+  CHECK(m.overlay[1].name == "b");
+  CHECK(m.overlay[1].d.first_key == 12);
+  REQUIRE(f.meta(1 - static_cast<int>(cur)).overlay.size() == 1);
+
+  // check reads the current descriptors: the tree's are older.
+  ins::Report r = ins::check(f);
+  INFO(describe(r));
+  CHECK(r.clean());
+  CHECK(r.problems.empty());
+  CHECK(r.records == 25 + 9 + 20);
+  CHECK(r.records == engine_records(dir.file()));
+  const auto ss = ins::streams(f, nullptr);
+  REQUIRE(ss.size() == 3);
+  const ins::Stream& a = stream(ss, "a");
+  CHECK(a.overlaid);
+  CHECK(a.desc_page == cur);
+  CHECK(a.overlay_offset == 64);
+  CHECK(a.d.next_key == 26);
+  CHECK(a.tree.next_key == 21);
+  CHECK(stream(ss, "b").overlaid);
+  CHECK(stream(ss, "b").d.first_key == 12);
+  const ins::Stream& c = stream(ss, "c");
+  CHECK_FALSE(c.overlaid);
+  CHECK(c.desc_page == c.leaf);
+  for (const ins::StreamStats& st : r.streams)
+    CHECK(st.overlaid == (st.name != "c"));
+
+  // dump returns what the engine returns.
+  Options o;
+  o.read_only = true;
+  Engine e = Engine::open(dir.file(), o);
+  auto t = e.read();
+  for (const char* name : {"a", "b", "c"}) {
+    CAPTURE(name);
+    std::vector<std::uint64_t> got, want;
+    CHECK(ins::dump(f, name, [&](const ins::DumpRecord& d) {
+            got.push_back(d.key);
+          }).empty());
+    klite::Cursor cursor = t.cursor(name);
+    for (bool ok = cursor.first(); ok; ok = cursor.next())
+      want.push_back(cursor.record().key);
+    CHECK(got == want);
+  }
+
+  // The meta page's dump decodes the overlay's fields and entries.
+  ins::PageDump md = ins::dump_page(f, cur);
+  CHECK(field_offset(f, cur, "", "overlay size") == 52);
+  CHECK(field_offset(f, cur, "", "overlay crc") == 56);
+  CHECK(md.header[10].value == "212");
+  CHECK(md.header[11].value == hex32(m.overlay_crc) + " (ok)");
+  CHECK(field_offset(f, cur, "overlay entry 1", "name length") == 170);
+  CHECK(field_offset(f, cur, "overlay entry 1", "stream name") == 171);
+  CHECK(field_offset(f, cur, "overlay entry 1", "stream id") == 172);
+  CHECK(field_offset(f, cur, "overlay entry 1", "flags") == 172 + 100);
+  CHECK(contains(md.notes[1], "its descriptor overlay (212 bytes at offset "
+                              "64): ok"));
+  // The catalog leaf's dump says which of its descriptors are replaced.
+  ins::PageDump leaf = ins::dump_page(f, a.leaf);
+  CHECK(std::count(leaf.notes.begin(), leaf.notes.end(),
+                   "stream \"a\": the overlay of meta page " +
+                       std::to_string(cur) +
+                       " (the entry at offset 64) replaces this "
+                       "descriptor") == 1);
+  CHECK(std::none_of(
+      leaf.notes.begin(), leaf.notes.end(),
+      [](const std::string& n) { return n.starts_with("stream \"c\""); }));
+
+  // The command line says where each descriptor comes from.
+  CliResult cl = cli({dir.file(), "streams"});
+  CHECK(cl.code == 0);
+  CHECK(contains(cl.out, "3 streams, 2 descriptors from the overlay of meta "
+                         "page " +
+                             std::to_string(cur) + "\n"));
+  cl = cli({dir.file(), "stream", "a"});
+  CHECK(cl.code == 0);
+  CHECK(contains(cl.out, "descriptor in         the overlay of meta page " +
+                             std::to_string(cur) +
+                             " (offset 64), replacing catalog page " +
+                             std::to_string(a.leaf) + "'s\n"));
+  CHECK(contains(cl.out, "next key              26\n"));
+  cl = cli({dir.file(), "analyze"});
+  CHECK(cl.code == 0);
+  CHECK(contains(cl.out, "descriptor in ...................... the overlay "
+                         "of meta page " +
+                             std::to_string(cur) + "\n"));
+  cl = cli({dir.file(), "header"});
+  CHECK(contains(cl.out, "overlay          2 descriptors (212 bytes)\n"));
+}
+
+TEST_CASE("Inspect: golden output of a file with descriptor overlays") {
+  TempDir dir;
+  build_overlay(dir.file());
+  REQUIRE(ins::File(dir.file()).current() == 0);
+  // page 0 in text only: its JSON shows the same, and the hex.
+  check_golden_commands(dir.file(), "overlay",
+                        {{"meta"}, {"streams"}, {"stream", "a"}});
+  CliResult c = cli({dir.file(), "page", "0"});
+  CHECK(c.code == 0);
+  check_golden("tests/golden/inspect_overlay_page_0.txt", c.out);
+}
+
 TEST_CASE("Inspect: damaged descriptor overlays") {
   // Damage to the current meta page's overlay with its CRCs fixed (what a
   // writer's bug would leave): check names the meta page and the entry.
@@ -1747,22 +1888,8 @@ TEST_CASE("Inspect: expired ranges and TTLs") {
 TEST_CASE("Inspect: golden output of a file after expiry") {
   TempDir dir;
   build_expiry(dir.file());
-  for (const auto& cmd : std::vector<std::vector<std::string>>{
-           {"analyze"}, {"stream", "ev"}, {"stream", "kept"}}) {
-    for (bool json : {false, true}) {
-      std::vector<std::string> args = {dir.file()};
-      args.insert(args.end(), cmd.begin(), cmd.end());
-      if (json)
-        args.push_back("--json");
-      CliResult c = cli(args);
-      CHECK(c.code == 0);
-      CHECK(c.err.empty());
-      std::string name = "tests/golden/inspect_expiry_" + cmd[0];
-      if (cmd.size() > 1)
-        name += "_" + cmd[1];
-      check_golden(name + (json ? ".json" : ".txt"), c.out);
-    }
-  }
+  check_golden_commands(dir.file(), "expiry",
+                        {{"analyze"}, {"stream", "ev"}, {"stream", "kept"}});
 }
 
 TEST_CASE("Inspect: descriptor fields for people") {
@@ -2167,10 +2294,12 @@ TEST_CASE("Inspect: golden header and meta output") {
                    out);
     }
   }
-  // The dumps in FORMAT.md: catalog leaf page 10 and data page 5.
+  // Commits 3 and 4 leave the descriptor in the meta page's overlay, so
+  // the catalog leaf (page 4) holds the one commit 2 wrote.
   ins::File f(dir.file());
-  CHECK(f.page_count() == 13);
-  CHECK(f.catalog_root() == 10);
+  CHECK(f.page_count() == 9);
+  CHECK(f.catalog_root() == 4);
+  CHECK(f.meta(f.current()).overlay.size() == 1);
   CHECK(ins::check(f).clean());
 }
 
