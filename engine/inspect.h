@@ -48,7 +48,8 @@ class File;
 namespace klite::inspect {
 
 // One finding. `page` is the page the problem is on (for a stream
-// descriptor: the catalog leaf holding it; for the meta pages: 0 or 1).
+// descriptor: the catalog leaf holding it, or the meta page whose overlay
+// holds it; for the meta pages and their overlay entries: 0 or 1).
 struct Problem {
   std::uint32_t page = 0;
   std::string message;
