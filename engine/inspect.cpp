@@ -263,9 +263,22 @@ Stream make_stream(std::string_view key, std::string_view value,
   s.name = std::string(key);
   s.leaf = leaf;
   s.value_size = value.size();
+  s.desc_page = leaf;
   if (value.size() >= fmt::desc::kSize)
-    s.d = decode_descriptor(as_u8(value));
+    s.d = s.tree = decode_descriptor(as_u8(value));
   return s;
+}
+
+// How problems with a descriptor of stream `name` begin: the stream, and
+// where the descriptor is (a catalog page, or the overlay of a meta page).
+std::string desc_what(std::string_view name, bool overlay, std::uint32_t page) {
+  return "stream " + text::quote(name) + " (descriptor in " +
+         (overlay ? "the overlay of meta page " : "catalog page ") + num(page) +
+         "): ";
+}
+// The same for stream s's current descriptor.
+std::string desc_what(const Stream& s) {
+  return desc_what(s.name, s.overlaid, s.desc_page);
 }
 
 // ---------------------------------------------------------------------------
@@ -655,8 +668,7 @@ private:
     sink_.error(pgno, "stream " + name_ + ": " + msg);
   }
   void desc_error(const std::string& msg) {
-    sink_.error(s_.leaf, "stream " + name_ + " (descriptor in catalog page " +
-                             num(s_.leaf) + "): " + msg);
+    sink_.error(s_.desc_page, desc_what(s_) + msg);
   }
 
   bool live(std::uint64_t key) const {
@@ -802,7 +814,7 @@ void ChainWalker::run() {
   const std::uint8_t* p = buf.data();
   std::uint32_t prev = 0, pg = d_.head;
   std::string link = "the head link of stream " + name_;
-  std::uint32_t from = s_.leaf;
+  std::uint32_t from = s_.desc_page;
   bool expect_known = false; // the next record's key is known:
   std::uint64_t expect = 0;
   bool have_last_ts = false;
@@ -1210,52 +1222,108 @@ private:
 // ---------------------------------------------------------------------------
 // The catalog entries
 
-// Checks one catalog entry's fields; false if the descriptor cannot be used.
-bool check_entry(const File& f, const Stream& s, Sink& sink) {
-  const std::string what = "stream " + text::quote(s.name) +
-                           " (descriptor in catalog page " + num(s.leaf) +
-                           "): ";
-  if (!valid_stream_name(s.name))
-    sink.error(s.leaf, what + "not a valid stream name (1 to 128 bytes of "
-                              "[A-Za-z0-9_.-], starting with a letter or _)");
-  if (s.value_size < fmt::desc::kSize) {
-    sink.error(s.leaf, what + "the descriptor is " + num(s.value_size) +
-                           " bytes, shorter than 104");
-    return false;
-  }
-  const Descriptor& d = s.d;
+// Checks descriptor `d`'s fields (FORMAT.md section 5), reporting on `page`
+// after `what`; false if the descriptor cannot be used.
+bool check_fields(const File& f, const Descriptor& d, std::uint32_t page,
+                  const std::string& what, Sink& sink) {
   bool ok = true;
   if (d.first_key == 0 || d.first_key > d.next_key) {
-    sink.error(s.leaf, what + "first key " + num(d.first_key) +
-                           " and next key " + num(d.next_key) +
-                           " are out of order (1 <= first key <= next key)");
+    sink.error(page, what + "first key " + num(d.first_key) + " and next key " +
+                         num(d.next_key) +
+                         " are out of order (1 <= first key <= next key)");
     ok = false;
   }
   if (d.head != 0 && d.tail != 0 &&
       (d.tail_offset < kHdr || d.tail_offset > f.page_size())) {
-    sink.error(s.leaf, what + "tail offset " + num(d.tail_offset) +
-                           " is outside [32, page size]");
+    sink.error(page, what + "tail offset " + num(d.tail_offset) +
+                         " is outside [32, page size]");
     ok = false;
   }
   if (d.id == 0 || d.id >= f.next_stream_id())
-    sink.error(s.leaf, what + "stream id " + num(d.id) +
-                           " is not below the meta page's next stream id " +
-                           num(f.next_stream_id()));
+    sink.error(page, what + "stream id " + num(d.id) +
+                         " is not below the meta page's next stream id " +
+                         num(f.next_stream_id()));
   if ((d.flags & ~fmt::desc::kHasTtl) != 0)
-    sink.error(s.leaf, what + "flags " + num(d.flags) + " are not known");
+    sink.error(page, what + "flags " + num(d.flags) + " are not known");
   // Every commit that changes a stream expires it down to its limits, so a
   // committed descriptor is within them (max age needs a clock: not here).
   const char* why = " (a commit that changes a stream expires it down to "
                     "its retention)";
   if (ok && d.max_records && d.next_key - d.first_key > d.max_records)
-    sink.error(s.leaf, what + num(d.next_key - d.first_key) +
-                           " live records, over the retention's max records " +
-                           num(d.max_records) + why);
+    sink.error(page, what + num(d.next_key - d.first_key) +
+                         " live records, over the retention's max records " +
+                         num(d.max_records) + why);
   if (d.max_bytes && d.bytes > d.max_bytes)
-    sink.error(s.leaf, what + num(d.bytes) +
-                           " payload bytes, over the retention's max bytes " +
-                           num(d.max_bytes) + why);
+    sink.error(page, what + num(d.bytes) +
+                         " payload bytes, over the retention's max bytes " +
+                         num(d.max_bytes) + why);
   return ok;
+}
+
+// Checks one catalog entry, and the overlay's descriptor that replaces it;
+// false if the current descriptor cannot be used. The tree's descriptor is
+// checked even when replaced: a commit wrote it whole, so it keeps every
+// rule, and damage there is damage (as for expired records).
+bool check_entry(const File& f, const Stream& s, Sink& sink) {
+  const std::string what = desc_what(s.name, false, s.leaf);
+  if (!valid_stream_name(s.name))
+    sink.error(s.leaf, what + "not a valid stream name (1 to 128 bytes of "
+                              "[A-Za-z0-9_.-], starting with a letter or _)");
+  bool tree_ok = s.value_size >= fmt::desc::kSize;
+  if (!tree_ok)
+    sink.error(s.leaf, what + "the descriptor is " + num(s.value_size) +
+                           " bytes, shorter than 104");
+  else
+    tree_ok = check_fields(f, s.tree, s.leaf, what, sink);
+  if (!s.overlaid)
+    return tree_ok;
+  return check_fields(f, s.d, s.desc_page, desc_what(s), sink);
+}
+
+// Replaces the tree's descriptors in `ss` with the entries of the current
+// meta page's overlay, as the engine reads them (engine/catalog.cpp: the
+// first entry of a name wins, and names the tree does not hold are not
+// streams), and reports what the engine would refuse or that no writer
+// makes: malformed entries, names the tree does not hold, a name twice,
+// and an id other than the tree entry's.
+void apply_overlay(const File& f, std::vector<Stream>& ss, Sink& sink) {
+  const MetaSlot& m = f.meta(f.current());
+  const auto slot = static_cast<std::uint32_t>(f.current());
+  const std::string what = "meta page " + num(slot) + " overlay: ";
+  if (!m.overlay_malformed.empty())
+    sink.error(slot, what + m.overlay_malformed);
+  if (m.overlay.empty())
+    return;
+  std::unordered_map<std::string_view, std::size_t> tree;
+  for (std::size_t i = 0; i < ss.size(); ++i)
+    tree.emplace(ss[i].name, i);
+  std::unordered_map<std::string_view, std::uint32_t> seen; // name -> offset
+  for (const OverlayEntry& e : m.overlay) {
+    const std::string entry = "the entry at offset " + num(e.offset);
+    if (auto [it, fresh] = seen.emplace(e.name, e.offset); !fresh) {
+      sink.error(slot, what + entry + " names stream " + text::quote(e.name) +
+                           " again (the entry at offset " + num(it->second) +
+                           " is the one read)");
+      continue;
+    }
+    auto it = tree.find(e.name);
+    if (it == tree.end()) {
+      sink.error(slot, what + entry + " names stream " + text::quote(e.name) +
+                           ", which the catalog tree does not hold (an "
+                           "overlay only replaces the tree's descriptors)");
+      continue;
+    }
+    Stream& s = ss[it->second];
+    s.overlaid = true;
+    s.d = e.d;
+    s.desc_page = slot;
+    s.overlay_offset = e.offset;
+    if (s.value_size >= fmt::desc::kSize && s.tree.id != s.d.id)
+      sink.error(slot, desc_what(s) + "stream id " + num(s.d.id) +
+                           " differs from the catalog tree's " +
+                           num(s.tree.id) + " (catalog page " + num(s.leaf) +
+                           ")");
+  }
 }
 
 } // namespace
@@ -1329,6 +1397,12 @@ MetaSlot decode_meta(std::uint32_t slot, std::uint64_t offset,
   s.next_stream_id = get_u64(m + fmt::meta::kNextStreamId);
   s.range_count = get_u32(m + fmt::meta::kRangeCount);
   s.range_list_crc = get_u32(m + fmt::meta::kRangeListCrc);
+  if (s.version >= 4) { // before, reserved: ignored, whatever they hold
+    s.overlay_size = get_u32(m + fmt::meta::kOverlaySize);
+    s.overlay_crc = get_u32(m + fmt::meta::kOverlayCrc);
+  }
+  s.overlay_offset =
+      fmt::meta::kSize + std::uint64_t{s.range_count} * fmt::meta::kRangeSize;
   s.stored_crc = get_u32(m + fmt::meta::kCrc);
   s.computed_crc = crc32c::value(m, fmt::meta::kCrc);
   s.crc_ok = s.stored_crc == s.computed_crc;
@@ -1370,11 +1444,75 @@ bool crc_of(const File& f, std::uint64_t off, std::uint32_t n,
   return true;
 }
 
-// Decodes the commit range list of the valid slot `s` and judges its commit
-// as open does (FORMAT.md section 2, step 6). Every entry gets a status, so
-// that all can be shown; the verdict is the first failure in the order open
-// meets them. Reads at most a page for the list.
-void check_commit(const File& f, MetaSlot& s) {
+// Decodes the entries of an overlay that `s` read from its meta page `m`,
+// up to the first malformed one (format.h: u8 name length k in 1..128, k
+// bytes of name, a 104-byte descriptor).
+void decode_overlay(const std::uint8_t* m, MetaSlot& s) {
+  const auto end =
+      static_cast<std::uint32_t>(s.overlay_offset + s.overlay_size);
+  for (auto at = static_cast<std::uint32_t>(s.overlay_offset); at < end;) {
+    const std::uint32_t k = m[at];
+    const std::string entry = "the entry at offset " + num(at);
+    if (k == 0 || k > kMaxStreamNameSize) {
+      s.overlay_malformed = entry + " has name length " + num(k) +
+                            ", not 1 to " + num(kMaxStreamNameSize);
+      return;
+    }
+    if (std::uint64_t{at} + 1 + k + fmt::desc::kSize > end) {
+      s.overlay_malformed =
+          entry + " (1 + " + num(k) + " + " + num(fmt::desc::kSize) +
+          " bytes) runs past the overlay's end at offset " + num(end);
+      return;
+    }
+    s.overlay.push_back(OverlayEntry{at, std::string(as_sv(m + at + 1, k)),
+                                     decode_descriptor(m + at + 1 + k)});
+    at += 1 + k + static_cast<std::uint32_t>(fmt::desc::kSize);
+  }
+}
+
+// Judges the descriptor overlay of the valid slot `s` as open does
+// (engine/pager.cpp, load_meta and read_overlay), from `page`, its whole
+// meta page, or null if that is not wholly inside the file (`unread` says
+// why): open reads the whole page, so one cut short fails, overlay or not.
+// Returns why open takes the commit for torn on this count, or "".
+std::string judge_overlay(const std::uint8_t* page, const std::string& unread,
+                          MetaSlot& s) {
+  if (!page) {
+    const std::string why = "the meta page is cut short (" + unread + ")";
+    s.overlay_status = "cannot be read: " + why;
+    return why;
+  }
+  if (s.overlay_size == 0) {
+    s.overlay_status = "none";
+    s.overlay_ok = true;
+    return "";
+  }
+  if (s.overlay_offset + s.overlay_size > s.page_size) {
+    s.overlay_status = "runs past the end of the meta page (" +
+                       num(s.overlay_size) + " bytes at offset " +
+                       num(s.overlay_offset) + ", page size " +
+                       num(s.page_size) + ")";
+    return "its descriptor overlay " + s.overlay_status;
+  }
+  s.overlay_read = true;
+  s.computed_overlay_crc =
+      crc32c::value(page + s.overlay_offset, s.overlay_size);
+  decode_overlay(page, s);
+  s.overlay_ok = s.computed_overlay_crc == s.overlay_crc;
+  if (s.overlay_ok) {
+    s.overlay_status = "ok";
+    return "";
+  }
+  s.overlay_status = "does not match its CRC (stored " + hex32(s.overlay_crc) +
+                     ", computed " + hex32(s.computed_overlay_crc) + ")";
+  return "its descriptor overlay " + s.overlay_status;
+}
+
+// Decodes the commit range list of the valid slot `s` (from `page`, its
+// whole meta page, if not null) and judges it as open does (FORMAT.md
+// section 2, step 6): the first failure goes to s.incomplete, unless that
+// already says why. Every range gets a status, so that all can be shown.
+void judge_range_list(const File& f, const std::uint8_t* page, MetaSlot& s) {
   const std::uint32_t n = s.range_count;
   const std::uint32_t ps = s.page_size;
   const std::uint64_t end = std::uint64_t{s.page_count} * ps;
@@ -1382,10 +1520,8 @@ void check_commit(const File& f, MetaSlot& s) {
     if (s.incomplete.empty())
       s.incomplete = std::move(why);
   };
-  if (n == 0) { // nothing listed: the pages were synced first
-    s.complete = true;
+  if (n == 0) // nothing listed: the pages were synced first
     return;
-  }
   if (n > fmt::meta::max_ranges(ps)) {
     fail("range count " + num(n) + " exceeds the " +
          num(fmt::meta::max_ranges(ps)) + " a " + num(ps) +
@@ -1398,7 +1534,10 @@ void check_commit(const File& f, MetaSlot& s) {
          num(end) + ")");
   std::vector<std::uint8_t> list(std::size_t{n} * fmt::meta::kRangeSize);
   std::string why;
-  if (!f.read_at(s.offset + fmt::meta::kSize, list.data(), list.size(), &why)) {
+  if (page)
+    std::memcpy(list.data(), page + fmt::meta::kSize, list.size());
+  else if (!f.read_at(s.offset + fmt::meta::kSize, list.data(), list.size(),
+                      &why)) {
     fail("the range list cannot be read: " + why);
     return;
   }
@@ -1440,12 +1579,37 @@ void check_commit(const File& f, MetaSlot& s) {
            num(r.length) + " bytes) " + r.status);
     s.ranges.push_back(std::move(r));
   }
+}
+
+// Judges the commit of the valid slot `s` as open does: its overlay, then
+// its range list; s.complete says whether it reached the file whole, and
+// s.incomplete why not (the first failure in open's order). Reads the
+// whole meta page once and decodes `s` afresh from it, so that what is
+// judged is one meta page even if a writer rewrites it meanwhile; then
+// reads the listed ranges (at most the file).
+void judge_commit(const File& f, MetaSlot& s) {
+  std::vector<std::uint8_t> page(s.page_size);
+  std::string unread;
+  const bool whole = f.read_at(s.offset, page.data(), page.size(), &unread);
+  if (whole) {
+    s = decode_meta(s.slot, s.offset, page.data());
+    if (s.valid && s.page_size != page.size()) {
+      s.valid = false;
+      s.status = "changed while it was read (a writer committed?)";
+    }
+    if (!s.valid) // rewritten since, and torn as read: not a candidate
+      return;
+  }
+  s.incomplete = judge_overlay(whole ? page.data() : nullptr, unread, s);
+  judge_range_list(f, whole ? page.data() : nullptr, s);
   s.complete = s.incomplete.empty();
 }
 
 } // namespace
 
 void File::choose_meta() {
+  snap_ = MetaSlot{};
+  page_size_ = 0;
   auto not_klite = [&](const std::string& why) {
     return Error(ErrorCode::NotKlite,
                  path_ + ": not a klite file (" + why + ")");
@@ -1496,7 +1660,7 @@ void File::choose_meta() {
 
   for (MetaSlot& m : metas_)
     if (m.valid)
-      check_commit(*this, m);
+      judge_commit(*this, m);
 
   const MetaSlot& m1 = metas_[1];
   if (!m0.valid && !m1.valid) {
@@ -1522,20 +1686,17 @@ void File::choose_meta() {
   // other one is valid (FORMAT.md section 2, steps 5 and 6).
   const int newest = m1.valid && (!m0.valid || m1.txn_id > m0.txn_id) ? 1 : 0;
   const bool fell_back = !metas_[newest].complete && metas_[1 - newest].valid;
-  current_ = fell_back ? 1 - newest : newest;
-  const MetaSlot& cur = metas_[current_];
-  const MetaSlot& other = metas_[1 - current_];
-  const std::uint32_t c = static_cast<std::uint32_t>(current_);
+  const int chosen = fell_back ? 1 - newest : newest;
+  const MetaSlot& cur = metas_[chosen];
+  const MetaSlot& other = metas_[1 - chosen];
+  const std::uint32_t c = static_cast<std::uint32_t>(chosen);
   const std::uint32_t o = 1 - c;
-  snap_ = cur;
   page_size_ = cur.page_size;
   auto name = [](const MetaSlot& m) {
     return "meta page " + num(m.slot) + " (txn " + num(m.txn_id) + ")";
   };
   const std::string torn = " holds a commit that did not complete";
-  if (fell_back) {
-    choice_ = name(cur) + " is current: " + name(other) + torn + " (" +
-              other.incomplete + ")";
+  if (fell_back)
     meta_problems_.push_back(Problem{
         o,
         name(other) + torn + " (" + other.incomplete +
@@ -1543,12 +1704,7 @@ void File::choose_meta() {
             "commit overwrites that meta page; if no commit was interrupted, "
             "its commit was lost",
         true});
-  } else if (other.valid) {
-    choice_ = name(cur) + " is current: both meta pages are valid and it has "
-                          "the larger txn id";
-  } else {
-    choice_ = name(cur) + " is current: meta page " + num(o) +
-              " is not valid (" + other.status + ")";
+  else if (!other.valid)
     meta_problems_.push_back(Problem{
         o,
         "meta page " + num(o) + " is not valid (" + other.status +
@@ -1556,6 +1712,30 @@ void File::choose_meta() {
             "commit rewrites it; if no commit was interrupted, its commit "
             "was lost",
         true});
+  if (!cur.overlay_ok) {
+    // Open fails here (engine/pager.cpp, load_meta): the overlay holds the
+    // current descriptors, and there is no older commit to fall back to.
+    const std::string why =
+        name(cur) + ": " + cur.incomplete +
+        (fell_back ? "; meta page " + num(o) + torn
+                   : "; meta page " + num(o) + " is not valid");
+    current_ = -1;
+    choice_ = "no meta page can be used: " + why;
+    meta_problems_.push_back(
+        Problem{c, why + ": there is no commit to open", false});
+    return;
+  }
+  current_ = chosen;
+  snap_ = cur;
+  if (fell_back) {
+    choice_ = name(cur) + " is current: " + name(other) + torn + " (" +
+              other.incomplete + ")";
+  } else if (other.valid) {
+    choice_ = name(cur) + " is current: both meta pages are valid and it has "
+                          "the larger txn id";
+  } else {
+    choice_ = name(cur) + " is current: meta page " + num(o) +
+              " is not valid (" + other.status + ")";
     if (!cur.complete)
       meta_problems_.push_back(Problem{
           c,
@@ -1662,6 +1842,7 @@ std::vector<Stream> streams(const File& f, std::vector<Problem>* problems) {
   };
   w.run(f.catalog_root(), static_cast<std::uint32_t>(f.current()),
         meta_link(f, "catalog root"));
+  apply_overlay(f, out, sink);
   return out;
 }
 
@@ -1734,20 +1915,22 @@ Report check(const File& f, const CheckOptions& options) {
     w.run(f.catalog_root(), meta_page, meta_link(f, "catalog root"));
     r.catalog = w.stats;
   }
+  apply_overlay(f, ss, sink);
   std::unordered_map<std::uint64_t, std::size_t> ids;
   for (std::size_t i = 0; i < ss.size(); ++i) {
     const Stream& s = ss[i];
     StreamStats st;
     st.name = s.name;
     st.descriptor = s.d;
+    st.overlaid = s.overlaid;
     if (!check_entry(f, s, sink)) {
       r.streams.push_back(std::move(st));
       continue;
     }
     if (auto [it, fresh] = ids.emplace(s.d.id, i); !fresh)
-      sink.error(s.leaf, "stream " + text::quote(s.name) + " has id " +
-                             num(s.d.id) + ", the id of stream " +
-                             text::quote(ss[it->second].name) + " too");
+      sink.error(s.desc_page, "stream " + text::quote(s.name) + " has id " +
+                                  num(s.d.id) + ", the id of stream " +
+                                  text::quote(ss[it->second].name) + " too");
     const auto idx = static_cast<std::uint32_t>(i);
 
     // The key index: (key, page, leaf) in key order.
@@ -1773,7 +1956,7 @@ Report check(const File& f, const CheckOptions& options) {
         index.push_back(
             IndexEntry{get_u64_be(as_u8(k)), get_u32(as_u8(v)), leaf});
       };
-      w.run(s.d.index_root, s.leaf,
+      w.run(s.d.index_root, s.desc_page,
             "the key index root of stream " + text::quote(s.name));
       st.index = w.stats;
     }
@@ -1790,8 +1973,8 @@ Report check(const File& f, const CheckOptions& options) {
     for (auto [key, page] : starts)
       start_of.emplace(page, key);
     if (s.d.head != 0 && s.d.index_root == 0 && !starts.empty()) {
-      sink.error(s.leaf, "stream " + text::quote(s.name) +
-                             " has records but no key index (root 0)");
+      sink.error(s.desc_page, "stream " + text::quote(s.name) +
+                                  " has records but no key index (root 0)");
     } else {
       std::size_t a = 0, b = 0;
       while (a < index.size() || b < starts.size()) {
@@ -2028,6 +2211,16 @@ void tree_page(const File& f, PageDump& out, const std::uint8_t* p) {
   }
   const KeyKind kind = index ? KeyKind::Index : KeyKind::Catalog;
   out.kind += index ? " (key index)" : " (catalog)";
+  // The descriptors here that the current meta page's overlay replaces
+  // are older than the streams' (format version 4).
+  if (leaf && !index && f.has_snapshot() &&
+      !f.meta(f.current()).overlay.empty())
+    for (const Stream& s : streams(f, nullptr))
+      if (s.overlaid && s.leaf == out.pgno)
+        out.notes.push_back("stream " + text::quote(s.name) +
+                            ": the overlay of meta page " + num(s.desc_page) +
+                            " (the entry at offset " + num(s.overlay_offset) +
+                            ") replaces this descriptor");
   for (std::uint32_t i = 0; i < cells.size(); ++i) {
     const Cell& c = cells[i];
     Item it;
@@ -2286,7 +2479,7 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
     out.kind = "meta";
     MetaSlot m = decode_meta(pgno, std::uint64_t{pgno} * ps, p);
     if (m.valid)
-      check_commit(f, m);
+      judge_commit(f, m);
     out.header.push_back(
         text(0, 8, "magic",
              text::hex(as_sv(p, 8)) + (m.magic ? " (ok)" : " (BAD)")));
@@ -2302,8 +2495,16 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
         48, 4, "range list crc",
         m.list_read ? crc_check(m.range_list_crc, m.computed_range_list_crc)
                     : hex32(m.range_list_crc)));
-    out.header.push_back(field(52, 4, "reserved", get_u32(p + 52)));
-    out.header.push_back(field(56, 4, "reserved", get_u32(p + 56)));
+    if (m.version >= 4) {
+      out.header.push_back(field(52, 4, "overlay size", m.overlay_size));
+      out.header.push_back(
+          text(56, 4, "overlay crc",
+               m.overlay_read ? crc_check(m.overlay_crc, m.computed_overlay_crc)
+                              : hex32(m.overlay_crc)));
+    } else { // reserved before version 4, and ignored
+      out.header.push_back(field(52, 4, "reserved", get_u32(p + 52)));
+      out.header.push_back(field(56, 4, "reserved", get_u32(p + 56)));
+    }
     out.header.push_back(
         text(60, 4, "crc", crc_check(m.stored_crc, m.computed_crc)));
     for (std::size_t i = 0; i < m.ranges.size(); ++i) {
@@ -2322,9 +2523,26 @@ PageDump dump_page(const File& f, std::uint32_t pgno) {
                       : hex32(r.stored_crc) + " (" + r.status + ")"));
       out.items.push_back(std::move(it));
     }
+    for (std::size_t i = 0; i < m.overlay.size(); ++i) {
+      const OverlayEntry& e = m.overlay[i];
+      const auto k = static_cast<std::uint32_t>(e.name.size());
+      Item it;
+      it.title = "overlay entry " + num(i);
+      it.fields.push_back(field(e.offset, 1, "name length", k));
+      it.fields.push_back(
+          text(e.offset + 1, k, "stream name", text::quote(e.name)));
+      descriptor_fields(it.fields, e.offset + 1 + k, e.d);
+      out.items.push_back(std::move(it));
+    }
     out.notes.push_back(
         "meta page " + num(pgno) + ": " + m.status +
         (f.current() == static_cast<int>(pgno) ? " (current)" : ""));
+    if (m.valid && m.overlay_status != "none")
+      out.notes.push_back("its descriptor overlay (" + num(m.overlay_size) +
+                          " bytes at offset " + num(m.overlay_offset) +
+                          "): " + m.overlay_status);
+    if (!m.overlay_malformed.empty())
+      out.notes.push_back("its descriptor overlay: " + m.overlay_malformed);
     if (m.valid)
       out.notes.push_back(m.complete
                               ? "its commit is complete"

@@ -48,7 +48,8 @@ class File;
 namespace klite::inspect {
 
 // One finding. `page` is the page the problem is on (for a stream
-// descriptor: the catalog leaf holding it; for the meta pages: 0 or 1).
+// descriptor: the catalog leaf holding it, or the meta page whose overlay
+// holds it; for the meta pages and their overlay entries: 0 or 1).
 struct Problem {
   std::uint32_t page = 0;
   std::string message;
@@ -67,6 +68,35 @@ struct CommitRange {
   bool ok = false;                // read, and the CRC matches
   std::string status; // "ok", or what fails: "has length 0", "lies outside
                       // pages [2, 13)", "does not match its CRC (...)"
+};
+
+// A stream descriptor, decoded field by field (FORMAT.md section 5).
+struct Descriptor {
+  std::uint64_t id = 0;
+  std::uint32_t index_root = 0;
+  std::uint32_t head = 0;
+  std::uint32_t tail = 0;
+  std::uint32_t tail_offset = 0;
+  std::uint64_t first_key = 0;
+  std::uint64_t next_key = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t first_ts = 0;
+  std::uint64_t last_ts = 0;
+  std::uint64_t created = 0;
+  std::uint64_t max_age = 0;
+  std::uint64_t max_bytes = 0;
+  std::uint64_t max_records = 0;
+  std::uint32_t data_pages = 0;
+  std::uint32_t flags = 0; // format::desc::kHasTtl
+};
+
+// One entry of a meta page's descriptor overlay (format version 4,
+// format.h): the current descriptor of a stream that the catalog tree
+// holds, replacing the tree's.
+struct OverlayEntry {
+  std::uint32_t offset = 0; // of its name length byte, in the meta page
+  std::string name;
+  Descriptor d;
 };
 
 // What one of the two meta page slots holds (FORMAT.md section 2).
@@ -96,9 +126,29 @@ struct MetaSlot {
   bool list_read = false;
   std::uint32_t computed_range_list_crc = 0;
   std::vector<CommitRange> ranges;
+  // The descriptor overlay (format version 4; a meta page of an older
+  // version has none, whatever its bytes 52..59 hold). Judged for a valid
+  // slot only, as open judges it (engine/pager.cpp, read_overlay):
+  // overlay_ok if the whole meta page lies in the file and the overlay, at
+  // overlay_offset (64 + 16 x range count), fits the page and matches its
+  // CRC. overlay_status is "none", "ok", or why not. When its bytes lie in
+  // the page, overlay_read is true, computed_overlay_crc is set, and the
+  // entries are decoded (whatever the CRC says, for display) up to the
+  // first malformed one, which overlay_malformed describes.
+  std::uint32_t overlay_size = 0;
+  std::uint32_t overlay_crc = 0;
+  std::uint64_t overlay_offset = 0;
+  bool overlay_read = false;
+  std::uint32_t computed_overlay_crc = 0;
+  bool overlay_ok = false;
+  std::string overlay_status;
+  std::vector<OverlayEntry> overlay;
+  std::string overlay_malformed;
+
   // Whether the commit reached the file whole, judged as open judges it
-  // (FORMAT.md section 2, step 6); for a valid slot only. When it did not,
-  // `incomplete` says why in one line.
+  // (FORMAT.md section 2, step 6): its overlay is ok and its range list
+  // holds; for a valid slot only. When it did not, `incomplete` says why in
+  // one line (the overlay first, as open checks it first).
   bool complete = false;
   std::string incomplete;
 };
@@ -111,7 +161,8 @@ public:
   // NotFound (missing), IO (unreadable), NotKlite (shorter than 64 bytes,
   // or no meta page candidate has the magic), Unsupported (a meta page with
   // a valid checksum and another format version). A klite file whose meta
-  // pages are both damaged still opens, with has_snapshot() false.
+  // pages are both damaged still opens, with has_snapshot() false; so does
+  // one whose chosen meta page's overlay is torn (which open refuses).
   explicit File(const std::string& path);
   // The same over a copy of a file's bytes (tests, fuzzing).
   static File from_bytes(std::string bytes, std::string name = "<memory>");
@@ -186,35 +237,27 @@ private:
 // ---------------------------------------------------------------------------
 // Streams
 
-// A stream descriptor, decoded field by field (FORMAT.md section 5).
-struct Descriptor {
-  std::uint64_t id = 0;
-  std::uint32_t index_root = 0;
-  std::uint32_t head = 0;
-  std::uint32_t tail = 0;
-  std::uint32_t tail_offset = 0;
-  std::uint64_t first_key = 0;
-  std::uint64_t next_key = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t first_ts = 0;
-  std::uint64_t last_ts = 0;
-  std::uint64_t created = 0;
-  std::uint64_t max_age = 0;
-  std::uint64_t max_bytes = 0;
-  std::uint64_t max_records = 0;
-  std::uint32_t data_pages = 0;
-  std::uint32_t flags = 0; // format::desc::kHasTtl
-};
-
 struct Stream {
   std::string name;
   std::uint32_t leaf = 0; // the catalog leaf page holding the entry
-  std::size_t value_size = 0;
-  Descriptor d;
+  std::size_t value_size = 0; // of the tree's entry
+  Descriptor d;               // the current descriptor
+  Descriptor tree;            // the tree's (older, when overlaid)
+  // Whether d comes from the current meta page's descriptor overlay
+  // (format version 4), which replaces the tree's; then overlay_offset is
+  // where its entry is in the meta page.
+  bool overlaid = false;
+  std::uint32_t overlay_offset = 0;
+  // The page that holds d, which problems with it name: the catalog leaf,
+  // or the meta page (0 or 1) of the overlay.
+  std::uint32_t desc_page = 0;
 };
 
-// The streams of the catalog in stored order, as far as the catalog can be
-// read; what could not be read is in *problems.
+// The streams of the catalog in stored order, with their current
+// descriptors: the tree's, replaced by the current meta page's overlay
+// entries (the first of a name, as the engine reads them), as far as the
+// catalog can be read; what could not be read, and the overlay entries
+// that cannot be used, are in *problems.
 std::vector<Stream> streams(const File& f, std::vector<Problem>* problems);
 
 // Descriptor flags as people read them (stream NAME, page N, analyze):
@@ -317,7 +360,8 @@ struct TreeStats {
 
 struct StreamStats {
   std::string name;
-  Descriptor descriptor; // as stored: id, first key, retention, flags
+  Descriptor descriptor; // the current one: id, first key, retention, flags
+  bool overlaid = false; // it comes from the meta page's overlay
   std::uint64_t records = 0;       // live records found in the chain
   std::uint64_t payload_bytes = 0; // their values
   std::uint64_t header_bytes = 0;  // their header blocks, with the length

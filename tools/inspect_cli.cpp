@@ -107,6 +107,25 @@ std::string crc_pair(std::uint32_t stored, std::uint32_t computed) {
   return hex32(stored) + " (computed " + hex32(computed) + ")";
 }
 
+// One overlay entry in a line: the stream and its descriptor's key fields.
+std::string overlay_entry_line(const OverlayEntry& e) {
+  const Descriptor& d = e.d;
+  return text::quote(e.name) + " at offset " + num(e.offset) + ": id " +
+         num(d.id) + ", first key " + num(d.first_key) + ", next key " +
+         num(d.next_key) + ", " + num(d.bytes) + " payload bytes, " +
+         num(d.data_pages) + " data pages, head " + num(d.head) + ", tail " +
+         num(d.tail) + ", tail offset " + num(d.tail_offset) + ", index root " +
+         num(d.index_root);
+}
+
+// Where a stream's current descriptor is, for stream NAME and analyze.
+std::string descriptor_place(const Stream& s) {
+  return s.overlaid ? "the overlay of meta page " + num(s.desc_page) +
+                          " (offset " + num(s.overlay_offset) +
+                          "), replacing catalog page " + num(s.leaf) + "'s"
+                    : "catalog page " + num(s.leaf);
+}
+
 std::string pad(std::string s, std::size_t width) {
   if (s.size() < width)
     s.append(width - s.size(), ' ');
@@ -266,7 +285,10 @@ struct Cli {
             .field("page_count", f.page_count())
             .field("catalog_root", f.catalog_root())
             .field("free_root", f.free_root())
-            .field("next_stream_id", f.next_stream_id());
+            .field("next_stream_id", f.next_stream_id())
+            .field("overlay_size", m.overlay_size)
+            .field("overlay_entries",
+                   static_cast<std::uint64_t>(m.overlay.size()));
       }
       problems_json(j, f.meta_problems());
       j.end_object().finish();
@@ -297,6 +319,12 @@ struct Cli {
     line("catalog root", num(f.catalog_root()));
     line("free-list root", num(f.free_root()));
     line("next stream id", num(f.next_stream_id()));
+    line("overlay", m.overlay_size == 0
+                        ? "none"
+                        : num(m.overlay.size()) +
+                              (m.overlay.size() == 1 ? " descriptor ("
+                                                     : " descriptors (") +
+                              num(m.overlay_size) + " bytes)");
     if (f.file_pages() >= f.page_count())
       line("preallocated",
            num(f.file_pages() - f.page_count()) + " pages past the page count");
@@ -355,6 +383,25 @@ struct Cli {
             }
             j.end_array();
           }
+          j.field("overlay_size", m.overlay_size)
+              .field("overlay_crc", m.overlay_crc)
+              .field("overlay_offset", m.overlay_offset);
+          if (m.overlay_read)
+            j.field("computed_overlay_crc", m.computed_overlay_crc);
+          if (m.valid)
+            j.field("overlay_ok", m.overlay_ok)
+                .field("overlay_status", m.overlay_status);
+          if (m.overlay_read) {
+            j.key("overlay").begin_array();
+            for (const OverlayEntry& e : m.overlay) {
+              j.begin_object().field("offset", e.offset).field("name", e.name);
+              descriptor_fields_json(j, e.d);
+              j.end_object();
+            }
+            j.end_array();
+          }
+          if (!m.overlay_malformed.empty())
+            j.field("overlay_malformed", m.overlay_malformed);
           if (m.valid) {
             j.field("complete", m.complete);
             if (!m.complete)
@@ -407,6 +454,28 @@ struct Cli {
                  (r.ok ? ", crc " + hex32(r.stored_crc) + ": ok"
                        : ": " + r.status));
       }
+      if (m.version >= 4) {
+        std::string overlay = "none";
+        if (m.overlay_size != 0) {
+          overlay =
+              num(m.overlay_size) + " bytes at offset " +
+              num(m.overlay_offset) + ", crc " +
+              (m.overlay_read ? crc_pair(m.overlay_crc, m.computed_overlay_crc)
+                              : hex32(m.overlay_crc));
+          if (m.overlay_read)
+            overlay += ", " + num(m.overlay.size()) +
+                       (m.overlay.size() == 1 ? " entry" : " entries");
+          if (m.valid)
+            overlay += ": " + m.overlay_status;
+        } else if (m.valid && !m.overlay_ok) {
+          overlay += ": " + m.overlay_status;
+        }
+        line("overlay", overlay);
+      }
+      for (std::size_t i = 0; i < m.overlay.size(); ++i)
+        line("overlay " + num(i), overlay_entry_line(m.overlay[i]));
+      if (!m.overlay_malformed.empty())
+        line("overlay", "malformed: " + m.overlay_malformed);
       if (m.valid)
         line("commit",
              m.complete ? "complete" : "did not complete: " + m.incomplete);
@@ -419,10 +488,18 @@ struct Cli {
 
   // --- streams --------------------------------------------------------------
   static void descriptor_json(Json& j, const Stream& s) {
-    const Descriptor& d = s.d;
     j.field("name", s.name)
         .field("catalog_page", s.leaf)
-        .field("id", d.id)
+        .field("overlay", s.overlaid)
+        .field("descriptor_page", s.desc_page);
+    if (s.overlaid)
+      j.field("overlay_offset", s.overlay_offset);
+    descriptor_fields_json(j, s.d);
+  }
+
+  // Every field of descriptor d, and the record count.
+  static void descriptor_fields_json(Json& j, const Descriptor& d) {
+    j.field("id", d.id)
         .field("records",
                d.next_key >= d.first_key ? d.next_key - d.first_key : 0)
         .field("first_key", d.first_key)
@@ -477,17 +554,26 @@ struct Cli {
     }
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"name", "id", "records", "first", "next", "bytes", "pages",
-                    "head", "tail", "tail off", "index"});
+                    "head", "tail", "tail off", "index", "descriptor"});
+    std::size_t overlaid = 0;
     for (const Stream& s : ss) {
       const Descriptor& d = s.d;
+      overlaid += s.overlaid;
       rows.push_back(
           {s.name, num(d.id),
            num(d.next_key >= d.first_key ? d.next_key - d.first_key : 0),
            num(d.first_key), num(d.next_key), num(d.bytes), num(d.data_pages),
-           num(d.head), num(d.tail), num(d.tail_offset), num(d.index_root)});
+           num(d.head), num(d.tail), num(d.tail_offset), num(d.index_root),
+           s.overlaid ? "meta " + num(s.desc_page) + " overlay"
+                      : "page " + num(s.leaf)});
     }
     print_table(rows);
-    out << ss.size() << (ss.size() == 1 ? " stream\n" : " streams\n");
+    out << ss.size() << (ss.size() == 1 ? " stream" : " streams");
+    if (overlaid)
+      out << ", " << overlaid
+          << (overlaid == 1 ? " descriptor" : " descriptors")
+          << " from the overlay of meta page " << f.current();
+    out << '\n';
     return report_problems(problems, err);
   }
 
@@ -546,6 +632,7 @@ struct Cli {
     line("stream", "\"" + s->name + "\"");
     line("catalog page", num(s->leaf));
     line("descriptor bytes", num(s->value_size));
+    line("descriptor in", descriptor_place(*s));
     line("id", num(d.id));
     line("records",
          num(d.next_key >= d.first_key ? d.next_key - d.first_key : 0));
@@ -927,6 +1014,7 @@ struct Cli {
         j.begin_object()
             .field("name", s.name)
             .field("id", s.descriptor.id)
+            .field("overlay", s.overlaid)
             .field("records", s.records)
             .field("payload_bytes", s.payload_bytes)
             .field("header_bytes", s.header_bytes)
@@ -1032,6 +1120,9 @@ struct Cli {
       out << "\n*** stream \"" << s.name << "\" (id " << s.descriptor.id << ") "
           << std::string(30, '*') << '\n';
       const double data = ps * s.data_pages;
+      line("descriptor in", s.overlaid
+                                ? "the overlay of meta page " + num(f.current())
+                                : "the catalog tree");
       line("records", num(s.records));
       line("first live key", num(s.descriptor.first_key));
       line("expired records on disk",

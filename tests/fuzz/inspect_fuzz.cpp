@@ -4,8 +4,9 @@
 // Each input is a whole file. The seed corpus (tests/fuzz/corpus/inspect/,
 // written by the "Inspect: fuzz seed corpus" test) holds small valid files;
 // libFuzzer mutates their bytes, and half of the time the custom mutator
-// then recomputes the CRCs of the meta pages and of every checked page, so
-// that mutations get past the checksums into the structural checks.
+// then recomputes the CRCs of the meta pages (their range lists and
+// descriptor overlays included) and of every checked page, so that
+// mutations get past the checksums into the structural checks.
 //
 // For every input:
 //  - inspect::check, the views (streams, tree, freelist, dump_page) and
@@ -91,6 +92,13 @@ void fix_crcs(std::uint8_t* data, std::size_t size) {
       put_u32(m + fmt::meta::kRangeListCrc,
               klite::crc32c::value(list, n * fmt::meta::kRangeSize));
     }
+    // The descriptor overlay after the list (version 4), so that mutated
+    // entries reach the catalog's checks.
+    const std::size_t at = fmt::meta::kSize + n * fmt::meta::kRangeSize;
+    const std::size_t v = get_u32(m + fmt::meta::kOverlaySize);
+    if (get_u32(m + fmt::meta::kVersion) >= 4 && v > 0 && at + v <= ps &&
+        slot * ps + at + v <= size)
+      put_u32(m + fmt::meta::kOverlayCrc, klite::crc32c::value(m + at, v));
     put_u32(m + fmt::meta::kCrc, klite::crc32c::value(m, fmt::meta::kCrc));
   }
 }
