@@ -117,14 +117,20 @@ void put_tree(Writer& w, std::string_view name, std::string_view desc) {
   btree::put(w, w.meta().catalog_root, name, desc);
 }
 
-// The overlay entry of `name`, if any.
+// The overlay entry of `name`, if any. Every entry is read, so that a
+// malformed one is Corrupt wherever it lies, and so is a name given twice.
 std::optional<OverlayEntry> overlay_entry(const Pages& pages,
                                           std::string_view name) {
   std::optional<OverlayEntry> found;
   each_overlay(pages, pages.meta().overlay.get(), [&](const OverlayEntry& e) {
-    if (e.name == name)
+    if (e.name == name) {
+      if (found)
+        throw_corrupt(pages.path(), meta_page(pages),
+                      "meta page overlay names stream \"" + std::string(name) +
+                          "\" twice");
       found = e;
-    return !found;
+    }
+    return true;
   });
   return found;
 }
@@ -195,14 +201,26 @@ std::optional<Descriptor> find(const Pages& pages, std::string_view name) {
 
 void each(const Pages& pages,
           const std::function<void(std::string_view, const Descriptor&)>& fn) {
+  std::size_t entries = 0, used = 0;
+  each_overlay(pages, pages.meta().overlay.get(), [&](const OverlayEntry&) {
+    ++entries;
+    return true;
+  });
   btree::scan(pages, pages.meta().catalog_root, {},
               [&](const btree::Entry& e) {
-                if (auto o = overlay_entry(pages, e.key))
+                if (auto o = entries ? overlay_entry(pages, e.key) : std::nullopt) {
+                  ++used;
                   fn(e.key, decode(pages, e.key, o->desc, meta_page(pages)));
-                else
+                } else {
                   fn(e.key, decode(pages, e.key, e.value, e.page));
+                }
                 return true;
               });
+  // An entry for a stream the tree lacks: find() would see a stream that
+  // this listing does not.
+  if (used != entries)
+    throw_corrupt(pages.path(), meta_page(pages),
+                  "meta page overlay names a stream the catalog does not hold");
 }
 
 void put(Writer& w, std::string_view name, const Descriptor& x) {

@@ -1471,17 +1471,12 @@ void decode_overlay(const std::uint8_t* m, MetaSlot& s) {
 }
 
 // Judges the descriptor overlay of the valid slot `s` as open does
-// (engine/pager.cpp, load_meta and read_overlay), from `page`, its whole
-// meta page, or null if that is not wholly inside the file (`unread` says
-// why): open reads the whole page, so one cut short fails, overlay or not.
-// Returns why open takes the commit for torn on this count, or "".
-std::string judge_overlay(const std::uint8_t* page, const std::string& unread,
+// (engine/pager.cpp, choose_meta and read_overlay), from `page`, the
+// `have` bytes of its meta page that lie inside the file: an overlay the
+// file does not hold whole fails, as a torn one does. Returns why open
+// takes the commit for torn on this count, or "".
+std::string judge_overlay(const std::uint8_t* page, std::size_t have,
                           MetaSlot& s) {
-  if (!page) {
-    const std::string why = "the meta page is cut short (" + unread + ")";
-    s.overlay_status = "cannot be read: " + why;
-    return why;
-  }
   if (s.overlay_size == 0) {
     s.overlay_status = "none";
     s.overlay_ok = true;
@@ -1493,6 +1488,12 @@ std::string judge_overlay(const std::uint8_t* page, const std::string& unread,
                        num(s.overlay_offset) + ", page size " +
                        num(s.page_size) + ")";
     return "its descriptor overlay " + s.overlay_status;
+  }
+  if (s.overlay_offset + s.overlay_size > have) {
+    const std::string why = "the meta page is cut short (the file ends " +
+                            num(have) + " bytes into it)";
+    s.overlay_status = "cannot be read: " + why;
+    return why;
   }
   s.overlay_read = true;
   s.computed_overlay_crc =
@@ -1508,11 +1509,13 @@ std::string judge_overlay(const std::uint8_t* page, const std::string& unread,
   return "its descriptor overlay " + s.overlay_status;
 }
 
-// Decodes the commit range list of the valid slot `s` (from `page`, its
-// whole meta page, if not null) and judges it as open does (FORMAT.md
+// Decodes the commit range list of the valid slot `s` (from `page`, the
+// `have` bytes of its meta page inside the file, where it lies there) and
+// judges it as open does (FORMAT.md
 // section 2, step 6): the first failure goes to s.incomplete, unless that
 // already says why. Every range gets a status, so that all can be shown.
-void judge_range_list(const File& f, const std::uint8_t* page, MetaSlot& s) {
+void judge_range_list(const File& f, const std::uint8_t* page,
+                      std::size_t have, MetaSlot& s) {
   const std::uint32_t n = s.range_count;
   const std::uint32_t ps = s.page_size;
   const std::uint64_t end = std::uint64_t{s.page_count} * ps;
@@ -1534,7 +1537,7 @@ void judge_range_list(const File& f, const std::uint8_t* page, MetaSlot& s) {
          num(end) + ")");
   std::vector<std::uint8_t> list(std::size_t{n} * fmt::meta::kRangeSize);
   std::string why;
-  if (page)
+  if (fmt::meta::kSize + list.size() <= have)
     std::memcpy(list.data(), page + fmt::meta::kSize, list.size());
   else if (!f.read_at(s.offset + fmt::meta::kSize, list.data(), list.size(),
                       &why)) {
@@ -1588,20 +1591,26 @@ void judge_range_list(const File& f, const std::uint8_t* page, MetaSlot& s) {
 // judged is one meta page even if a writer rewrites it meanwhile; then
 // reads the listed ranges (at most the file).
 void judge_commit(const File& f, MetaSlot& s) {
-  std::vector<std::uint8_t> page(s.page_size);
-  std::string unread;
-  const bool whole = f.read_at(s.offset, page.data(), page.size(), &unread);
-  if (whole) {
-    s = decode_meta(s.slot, s.offset, page.data());
-    if (s.valid && s.page_size != page.size()) {
-      s.valid = false;
-      s.status = "changed while it was read (a writer committed?)";
-    }
-    if (!s.valid) // rewritten since, and torn as read: not a candidate
-      return;
+  // As much of the page as the file holds (at least the 64 bytes read
+  // before): a meta page cut short by the end of the file fails only if
+  // its overlay or list lies past the end.
+  const std::size_t have = static_cast<std::size_t>(
+      std::min<std::uint64_t>(s.page_size, f.file_size() - s.offset));
+  std::vector<std::uint8_t> page(have);
+  if (have < fmt::meta::kSize || !f.read_at(s.offset, page.data(), have)) {
+    s.valid = false;
+    s.status = "changed while it was read (the file shrank?)";
+    return;
   }
-  s.incomplete = judge_overlay(whole ? page.data() : nullptr, unread, s);
-  judge_range_list(f, whole ? page.data() : nullptr, s);
+  s = decode_meta(s.slot, s.offset, page.data());
+  if (s.valid && s.page_size < have) {
+    s.valid = false;
+    s.status = "changed while it was read (a writer committed?)";
+  }
+  if (!s.valid) // rewritten since, and torn as read: not a candidate
+    return;
+  s.incomplete = judge_overlay(page.data(), have, s);
+  judge_range_list(f, page.data(), have, s);
   s.complete = s.incomplete.empty();
 }
 

@@ -158,18 +158,18 @@ bool commit_complete(const os::File& file, std::uint64_t file_size,
   return true;
 }
 
-// Adds to `c` the overlay of the meta page `page` (its page_size bytes),
-// if its size and CRC hold: false if not, as for a commit that did not
+// Adds to `c` the overlay of the meta page `page` (of which `have` bytes
+// could be read), if its size and CRC hold: false if not, as for a commit that did not
 // reach the file whole (a meta page is written with one write, but a torn
 // one may keep its first 64 bytes). The CRC is taken of the copy, since
 // `page` may be another process's mapping being rewritten. The entries
 // are read by catalog.h.
-bool read_overlay(const std::uint8_t* page, MetaCandidate& c) {
+bool read_overlay(const std::uint8_t* page, std::size_t have, MetaCandidate& c) {
   if (c.overlay_size == 0)
     return true;
   const std::size_t at = c.overlay_offset();
   if (c.range_count > fmt::meta::max_ranges(c.page_size) ||
-      c.overlay_size > c.page_size - at)
+      c.overlay_size > c.page_size - at || at + c.overlay_size > have)
     return false;
   auto overlay = std::make_shared<const std::string>(
       reinterpret_cast<const char*>(page + at), c.overlay_size);
@@ -306,35 +306,72 @@ void Pager::create(const std::string& path) {
 }
 
 void Pager::load_meta() {
+  // Another process may rewrite a meta page while this one reads it: the
+  // read then fails a CRC, and the page seems damaged. Damage stays, a
+  // torn read does not, so a file whose meta pages do not read whole is
+  // read again before it is called corrupt (as SQLite re-reads its WAL
+  // index header).
+  for (int attempt = 1;; ++attempt) {
+    try {
+      choose_meta();
+      return;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Corrupt || attempt == 3)
+        throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void Pager::choose_meta() {
   const std::string& path = file_->path();
-  std::uint64_t size = file_->size();
+  const std::uint64_t size = file_->size();
   auto not_klite = [&](const std::string& why) {
     return Error(ErrorCode::NotKlite, path + ": not a klite file (" + why + ")");
   };
   if (size < fmt::meta::kSize)
     throw not_klite(size == 0 ? "empty" : "too small");
 
+  // Each candidate is read once, header and overlay together, so that a
+  // meta page rewritten meanwhile cannot pair one commit's header with
+  // another's overlay. Up to `n` bytes at `off`, fewer at the end of the
+  // file.
+  struct Found {
+    std::uint32_t slot;
+    MetaCandidate c;
+    std::vector<std::uint8_t> page;
+  };
+  auto read = [&](std::uint64_t off, std::size_t n) {
+    std::vector<std::uint8_t> page(std::min<std::uint64_t>(n, size - off));
+    if (!file_->read_at(off, page.data(), page.size()))
+      page.clear(); // shrunk meanwhile
+    return page;
+  };
   // Meta page 0 is at offset 0; meta page 1 at offset page_size. If page 0
   // is damaged its page size cannot be trusted, so try every legal one.
-  std::uint8_t buf[fmt::meta::kSize];
-  std::vector<std::pair<std::uint32_t, MetaCandidate>> found; // (slot, meta)
-  if (!file_->read_at(0, buf, sizeof buf))
+  std::vector<Found> found;
+  std::vector<std::uint8_t> p0 = read(0, fmt::kMaxPageSize);
+  if (p0.size() < fmt::meta::kSize)
     throw not_klite("too small");
-  MetaCandidate m0 = decode_meta(buf);
-  found.emplace_back(0, m0);
+  const MetaCandidate m0 = decode_meta(p0.data());
+  found.push_back({0, m0, std::move(p0)});
   for (std::uint32_t ps = fmt::kMinPageSize; ps <= fmt::kMaxPageSize; ps *= 2) {
     if (m0.magic && m0.crc_ok && m0.page_size != ps)
       continue;
-    if (!file_->read_at(ps, buf, sizeof buf))
+    if (size < ps + fmt::meta::kSize)
       break;
-    MetaCandidate c = decode_meta(buf);
+    std::vector<std::uint8_t> page = read(ps, ps);
+    if (page.size() < fmt::meta::kSize)
+      break;
+    MetaCandidate c = decode_meta(page.data());
     if (c.magic && c.page_size == ps)
-      found.emplace_back(1, c);
+      found.push_back({1, c, std::move(page)});
   }
 
   bool any_magic = false;
-  std::vector<std::pair<std::uint32_t, MetaCandidate>> valid;
-  for (auto& [slot, c] : found) {
+  std::vector<Found*> valid;
+  for (Found& f : found) {
+    const MetaCandidate& c = f.c;
     any_magic |= c.magic;
     if (!c.magic || !c.crc_ok)
       continue;
@@ -344,8 +381,8 @@ void Pager::load_meta() {
                       std::to_string(c.version) + " (this build reads " +
                       std::to_string(fmt::kOldestReadableVersion) + " to " +
                       std::to_string(fmt::kFormatVersion) + ")");
-    if (valid_page_size(c.page_size) && c.meta.txn_id % 2 == slot)
-      valid.emplace_back(slot, c);
+    if (valid_page_size(c.page_size) && c.meta.txn_id % 2 == f.slot)
+      valid.push_back(&f);
   }
   if (valid.empty()) {
     if (!any_magic)
@@ -354,41 +391,39 @@ void Pager::load_meta() {
   }
   // The newest valid meta page, unless its commit is incomplete: then the
   // one before it, which that commit's protocol left intact.
-  std::sort(valid.begin(), valid.end(), [](const auto& a, const auto& b) {
-    return a.second.meta.txn_id > b.second.meta.txn_id;
+  std::sort(valid.begin(), valid.end(), [](const Found* a, const Found* b) {
+    return a->c.meta.txn_id > b->c.meta.txn_id;
   });
-  auto* best = &valid.front();
-  auto older = std::find_if(valid.begin(), valid.end(), [&](const auto& v) {
-    return v.first != best->first;
+  Found* best = valid.front();
+  auto other = std::find_if(valid.begin(), valid.end(), [&](const Found* f) {
+    return f->slot != best->slot;
   });
-  // A candidate's overlay, read with its whole page (false: torn).
-  auto overlay_ok = [&](std::pair<std::uint32_t, MetaCandidate>& v) {
-    const std::uint32_t ps = v.second.page_size;
-    std::vector<std::uint8_t> page(ps);
-    return file_->read_at(std::uint64_t{v.first} * ps, page.data(), ps) &&
-           read_overlay(page.data(), v.second);
+  Found* older = other == valid.end() ? nullptr : *other;
+  auto overlay_ok = [](Found& f) {
+    return read_overlay(f.page.data(), f.page.size(), f.c);
   };
   // (A meta page the file does not hold whole is a truncated file, which
   // the checks below report.)
-  auto torn = [&](std::pair<std::uint32_t, MetaCandidate>& v) {
-    if (size >= std::uint64_t{v.first + 1} * v.second.page_size)
-      throw_corrupt(path, v.first, "meta page overlay does not match its checksum");
+  auto torn = [&](const Found& f) {
+    if (size >= std::uint64_t{f.slot + 1} * f.c.page_size)
+      throw_corrupt(path, f.slot, "meta page overlay does not match its checksum");
   };
   if (!overlay_ok(*best) ||
-      (older != valid.end() &&
-       !commit_complete(*file_, size,
-                        std::uint64_t{best->first} * best->second.page_size,
-                        best->second))) {
-    if (older == valid.end())
+      (older && !commit_complete(*file_, size,
+                                 std::uint64_t{best->slot} * best->c.page_size,
+                                 best->c))) {
+    if (older) {
+      best = older;
+      if (!overlay_ok(*best))
+        torn(*best);
+    } else {
       torn(*best);
-    best = &*older;
-    if (!overlay_ok(*best))
-      torn(*best);
+    }
   }
-  page_size_ = best->second.page_size;
-  const Meta& m = best->second.meta;
-  std::uint32_t meta_page = best->first;
-  if (!best->second.fields_in_range())
+  page_size_ = best->c.page_size;
+  const Meta& m = best->c.meta;
+  const std::uint32_t meta_page = best->slot;
+  if (!best->c.fields_in_range())
     throw_corrupt(path, meta_page, "meta page fields out of range");
   file_size_ = size;
   if (size < std::uint64_t{m.page_count} * page_size_)
@@ -437,7 +472,7 @@ void Pager::adopt_newer_commit(std::uint64_t file_size) {
         c.page_size == page_size_ && m.txn_id % 2 == slot &&
         (!best || m.txn_id > best->txn_id) && c.fields_in_range() &&
         commit_complete(*file_, file_size, std::uint64_t{slot} * page_size_, c) &&
-        read_overlay(raw, c))
+        read_overlay(raw, page_size_, c))
       best = m;
   }
   if (!best)

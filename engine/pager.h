@@ -210,7 +210,10 @@ public:
 
 private:
   void create(const std::string& path);
+  // Chooses the meta page (FORMAT.md section 2): choose_meta() once, or
+  // again if a read of the meta pages may have been torn by a commit.
   void load_meta();
+  void choose_meta();
   void remap(std::uint64_t file_size);
   // Makes current_ the newest valid commit in the file, which another
   // process may have made: every snapshot starts from the file's meta

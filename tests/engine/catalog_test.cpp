@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -285,6 +286,46 @@ TEST_CASE("Catalog: a malformed overlay entry is Corrupt, naming the meta page")
   try {
     e.info("s");
     FAIL("read a malformed overlay");
+  } catch (const klite::Error& err) {
+    CHECK(err.code() == ErrorCode::Corrupt);
+    CHECK(std::string(err.what()) ==
+          path + ": page " + std::to_string(slot) + ": " + expected);
+  }
+}
+
+TEST_CASE("Catalog: an overlay that contradicts the tree is Corrupt") {
+  TempDir dir;
+  const std::string path = dir.file();
+  {
+    Engine e = Engine::open(path);
+    e.create_stream("other");
+    e.append("s", "one");
+    e.append("s", "two"); // the overlay: "s"
+  }
+  MetaImage im(path);
+  const int slot = im.newest();
+  const std::size_t at = im.overlay_at(slot);
+  const std::uint32_t size = im.overlay_size(slot);
+  REQUIRE(size == 1 + 1 + fmt::desc::kSize);
+  std::string expected;
+  std::function<void(Engine&)> read;
+  SUBCASE("a name given twice") {
+    im.bytes.replace(at + size, size, im.bytes.substr(at, size)); // after it: unused
+    im.set_field(slot, fmt::meta::kOverlaySize, 2 * size);
+    expected = "meta page overlay names stream \"s\" twice";
+    read = [](Engine& e) { e.info("s"); };
+  }
+  SUBCASE("a name the tree does not hold") {
+    im.bytes[at + 1] = 't';
+    expected = "meta page overlay names a stream the catalog does not hold";
+    read = [](Engine& e) { e.streams(); };
+  }
+  im.fix_crcs(slot);
+  im.save(path);
+  Engine e = Engine::open(path);
+  try {
+    read(e);
+    FAIL("read an overlay that contradicts the tree");
   } catch (const klite::Error& err) {
     CHECK(err.code() == ErrorCode::Corrupt);
     CHECK(std::string(err.what()) ==

@@ -1763,22 +1763,36 @@ TEST_CASE("Inspect: torn descriptor overlays") {
     CHECK(r.problems.empty());
   }
   SUBCASE("a meta page cut short by the end of the file") {
-    // Open reads the whole meta page; one past the end counts as torn.
-    im.bytes.resize(1024 + 500);
+    // Open reads what the file holds of a meta page: one cut short is torn
+    // only if its overlay lies past the end.
+    const std::size_t at1 = f0.meta(1).overlay_offset;
+    REQUIRE(f0.meta(1).overlay_size > 0);
+    im.bytes.resize(1024 + at1 + f0.meta(1).overlay_size); // all of it
+    {
+      ins::File f = im.file();
+      CHECK(f.meta(1).overlay_ok);
+      CHECK(f.current() == static_cast<int>(cur));
+      CHECK_PROBLEM(ins::check(f), cur, "the file is truncated");
+    }
+    im.bytes.resize(1024 + at1 + 10); // ten bytes of it
     ins::File f = im.file();
     CHECK(f.meta(1).overlay_status ==
-          "cannot be read: the meta page is cut short (bytes [1024, 2048) are "
-          "past the end of the file (1524 bytes))");
-    CHECK(f.current() == 0);
+          "cannot be read: the meta page is cut short (the file ends " +
+              std::to_string(at1 + 10) + " bytes into it)");
+    CHECK(f.current() == 0); // meta page 1 is torn
     CHECK_PROBLEM(ins::check(f), 0, "the file is truncated");
-    // Cut inside meta page 0 too: there is no commit to open.
-    im.bytes.resize(500);
+    CHECK(contains(open_error(), "file is truncated"));
+    // Cut inside meta page 0's overlay too: there is no commit to open.
+    const std::size_t at0 = f0.meta(0).overlay_offset;
+    REQUIRE(f0.meta(0).overlay_size > 0);
+    im.bytes.resize(at0 + 10);
     CHECK_EXACT_PROBLEM(im.check(), 0,
                         "meta page 0 (txn " +
                             std::to_string(f0.meta(0).txn_id) +
-                            "): the meta page is cut short (bytes [0, 1024) "
-                            "are past the end of the file (500 bytes)); meta "
-                            "page 1 is not valid: there is no commit to open");
+                            "): the meta page is cut short (the file ends " +
+                            std::to_string(at0 + 10) +
+                            " bytes into it); meta page 1 is not valid: "
+                            "there is no commit to open");
     CHECK(contains(open_error(), "page 0: "));
   }
 }
