@@ -40,7 +40,7 @@ enum PageType : std::uint8_t {
 //
 // OFFSET SIZE DESCRIPTION
 //      0    8 magic "klite\0\r\n"
-//      8    4 format version (3)
+//      8    4 format version (4)
 //     12    4 page size
 //     16    8 txn id of the commit that wrote this meta page
 //     24    4 page count: pages [0, count) are in use or on the free list
