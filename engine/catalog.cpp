@@ -89,9 +89,11 @@ struct OverlayEntry {
   std::string_view desc;
 };
 
-// The meta page a snapshot's overlay came from, for error messages.
+// The meta page a snapshot's overlay came from, for error messages: the
+// writer's view carries its own txn id, one past its base's.
 std::uint32_t meta_page(const Pages& pages) {
-  return static_cast<std::uint32_t>(pages.meta().txn_id % 2);
+  const std::uint64_t txn = pages.meta().txn_id - (pages.has_dirty() ? 1 : 0);
+  return static_cast<std::uint32_t>(txn % 2);
 }
 
 // Calls fn for every entry of `overlay`, until it returns false. Throws

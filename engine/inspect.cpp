@@ -1281,11 +1281,12 @@ bool check_entry(const File& f, const Stream& s, Sink& sink) {
 }
 
 // Replaces the tree's descriptors in `ss` with the entries of the current
-// meta page's overlay, as the engine reads them (engine/catalog.cpp: the
-// first entry of a name wins, and names the tree does not hold are not
-// streams), and reports what the engine would refuse or that no writer
-// makes: malformed entries, names the tree does not hold, a name twice,
-// and an id other than the tree entry's.
+// meta page's overlay (the first entry of a name, where the engine refuses
+// a name given twice as Corrupt; names the tree does not hold are not
+// streams, where the engine refuses them when it lists streams), and
+// reports what the engine would refuse or that no writer makes: malformed
+// entries, names the tree does not hold, a name twice, and an id other
+// than the tree entry's.
 void apply_overlay(const File& f, std::vector<Stream>& ss, Sink& sink) {
   const MetaSlot& m = f.meta(f.current());
   const auto slot = static_cast<std::uint32_t>(f.current());

@@ -96,7 +96,13 @@ struct MetaCandidate {
   }
 };
 
-MetaCandidate decode_meta(const std::uint8_t* m) {
+// `page` may be a meta page another process is rewriting (through the
+// mapping): the 64 bytes are copied first, so that the CRC and the fields
+// come from one read. What follows them (the list, the overlay) is taken
+// only if it matches the CRCs among them.
+MetaCandidate decode_meta(const std::uint8_t* page) {
+  std::uint8_t m[fmt::meta::kSize];
+  std::memcpy(m, page, sizeof m);
   MetaCandidate c;
   c.magic = std::memcmp(m, fmt::kMagic, sizeof fmt::kMagic) == 0;
   c.crc_ok = get_u32(m + fmt::meta::kCrc) == meta_crc(m);
@@ -116,22 +122,26 @@ MetaCandidate decode_meta(const std::uint8_t* m) {
   return c;
 }
 
-// Whether the commit that wrote meta page `c` (at `meta_offset`) reached
-// the file whole: its range list (if any) holds, and every range it lists
+// Whether the commit that wrote meta page `c` (`page`, of which `have`
+// bytes could be read) reached the file whole: its range list (if any) holds, and every range it lists
 // reads back with its CRC (FORMAT.md section 12). A commit made with one
 // sync whose sync did not finish fails this; the other meta page then
 // holds the previous commit, which is intact.
 bool commit_complete(const os::File& file, std::uint64_t file_size,
-                     std::uint64_t meta_offset, const MetaCandidate& c) {
+                     const std::uint8_t* page, std::size_t have,
+                     const MetaCandidate& c) {
   const std::uint32_t n = c.range_count;
   if (n == 0)
     return true;
   const std::uint64_t end = std::uint64_t{c.meta.page_count} * c.page_size;
   if (n > fmt::meta::max_ranges(c.page_size) || file_size < end)
     return false;
+  // A copy: `page` may be another process's mapping (decode_meta).
   std::vector<std::uint8_t> list(std::size_t{n} * fmt::meta::kRangeSize);
-  if (!file.read_at(meta_offset + fmt::meta::kSize, list.data(), list.size()) ||
-      crc32c::value(list.data(), list.size()) != c.range_list_crc)
+  if (fmt::meta::kSize + list.size() > have)
+    return false;
+  std::memcpy(list.data(), page + fmt::meta::kSize, list.size());
+  if (crc32c::value(list.data(), list.size()) != c.range_list_crc)
     return false;
   std::vector<std::uint8_t> buf;
   std::uint64_t from = 2 * std::uint64_t{c.page_size}; // ranges in file order
@@ -156,6 +166,14 @@ bool commit_complete(const os::File& file, std::uint64_t file_size,
       return false;
   }
   return true;
+}
+
+Error unsupported(const std::string& path, std::uint32_t version) {
+  return Error(ErrorCode::Unsupported,
+               path + ": unsupported format version " + std::to_string(version) +
+                   " (this build reads " +
+                   std::to_string(fmt::kOldestReadableVersion) + " to " +
+                   std::to_string(fmt::kFormatVersion) + ")");
 }
 
 // Adds to `c` the overlay of the meta page `page` (of which `have` bytes
@@ -376,11 +394,7 @@ void Pager::choose_meta() {
     if (!c.magic || !c.crc_ok)
       continue;
     if (!c.readable_version())
-      throw Error(ErrorCode::Unsupported,
-                  path + ": unsupported format version " +
-                      std::to_string(c.version) + " (this build reads " +
-                      std::to_string(fmt::kOldestReadableVersion) + " to " +
-                      std::to_string(fmt::kFormatVersion) + ")");
+      throw unsupported(path, c.version);
     if (valid_page_size(c.page_size) && c.meta.txn_id % 2 == f.slot)
       valid.push_back(&f);
   }
@@ -409,9 +423,8 @@ void Pager::choose_meta() {
       throw_corrupt(path, f.slot, "meta page overlay does not match its checksum");
   };
   if (!overlay_ok(*best) ||
-      (older && !commit_complete(*file_, size,
-                                 std::uint64_t{best->slot} * best->c.page_size,
-                                 best->c))) {
+      (older && !commit_complete(*file_, size, best->page.data(),
+                                 best->page.size(), best->c))) {
     if (older) {
       best = older;
       if (!overlay_ok(*best))
@@ -466,12 +479,15 @@ void Pager::adopt_newer_commit(std::uint64_t file_size) {
       continue;
     MetaCandidate c = decode_meta(raw);
     const Meta& m = c.meta;
+    // A newer build's commit: building on an older one would undo it.
+    if (c.magic && c.crc_ok && !c.readable_version())
+      throw unsupported(path(), c.version);
     // The other process wrote the pages before the meta page, so its
     // commit is complete here unless a crash cut its sync short.
     if (c.magic && c.crc_ok && c.readable_version() &&
         c.page_size == page_size_ && m.txn_id % 2 == slot &&
         (!best || m.txn_id > best->txn_id) && c.fields_in_range() &&
-        commit_complete(*file_, file_size, std::uint64_t{slot} * page_size_, c) &&
+        commit_complete(*file_, file_size, raw, page_size_, c) &&
         read_overlay(raw, page_size_, c))
       best = m;
   }
@@ -779,7 +795,10 @@ void Pager::write_pages(const Meta& meta, DirtyMap& dirty,
       mode == Durability::Normal ? without_freed(freed, listed_bytes)
                                  : std::vector<CommitRange>{};
   std::vector<CommitRange> ranges;
-  bool listed = mode != Durability::Off; // until the list outgrows its caps
+  // Until the list outgrows its caps (commit_txn keeps the earlier ranges
+  // within them; checked here too, since the meta page must hold them).
+  bool listed = mode != Durability::Off &&
+                earlier.size() <= fmt::meta::max_ranges(page_size_, meta.overlay_size());
   auto list = [&](std::uint64_t off, const std::uint8_t* p, std::uint32_t n) {
     if (!listed)
       return; // no CRCs for a list that will not be written

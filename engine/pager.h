@@ -2,7 +2,8 @@
 // transaction's dirty pages and commit.
 //
 // Invariants (DESIGN.md section 3):
-//  1. A page reachable from a committed meta page is never written again,
+//  1. A page reachable from a committed meta page (through its catalog
+//     tree, its descriptor overlay or its free list) is never written again,
 //     except the unused tail of a stream's tail data page and its (seal)
 //     header fields, which no committed state reads (format.h, data page).
 //  2. Commit N writes every dirty page and meta page N % 2, then syncs

@@ -13,6 +13,8 @@
 #include "fault_util.h"
 #include "test_util.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,10 +29,13 @@ using klite::Options;
 using klite::test::HookScope;
 using klite::test::TempDir;
 
-// Counts the writes to the database file (not its lock file).
+// Counts the writes to the database file (not its lock file), and syncs.
 struct WriteCounter final : klite::os::FaultHook {
   explicit WriteCounter(std::string p) : path(std::move(p)) {}
-  int before(Op, const std::string&) override { return 0; }
+  int before(Op op, const std::string& p) override {
+    syncs += op == Op::Sync && p == path;
+    return 0;
+  }
   void wrote(const std::string& p, std::uint64_t off, std::size_t n) override {
     if (p == path)
       writes.push_back({off, n});
@@ -38,6 +43,7 @@ struct WriteCounter final : klite::os::FaultHook {
   void synced(const std::string&) override {}
   std::string path;
   std::vector<std::pair<std::uint64_t, std::size_t>> writes;
+  int syncs = 0;
 };
 
 // A meta page's fields, read from the file as format.h lays them out.
@@ -100,11 +106,11 @@ std::uint64_t records(Engine& e, const std::string& stream) {
 TEST_CASE("Catalog: appending to a stream writes the record and the meta page, nothing else") {
   TempDir dir;
   const std::string path = dir.file();
+  WriteCounter count(path);
+  HookScope scope(&count);
   Engine e = Engine::open(path);
   e.append("s", "first"); // creates s: the catalog tree gets it
   CHECK(MetaImage(path).overlay_size(MetaImage(path).newest()) == 0);
-  WriteCounter count(path);
-  HookScope scope(&count);
   for (int i = 0; i < 10; ++i) {
     CAPTURE(i);
     count.writes.clear();
@@ -283,14 +289,60 @@ TEST_CASE("Catalog: a malformed overlay entry is Corrupt, naming the meta page")
   im.fix_crcs(slot);
   im.save(path);
   Engine e = Engine::open(path); // the meta page is whole: its CRCs hold
-  try {
-    e.info("s");
-    FAIL("read a malformed overlay");
-  } catch (const klite::Error& err) {
-    CHECK(err.code() == ErrorCode::Corrupt);
-    CHECK(std::string(err.what()) ==
-          path + ": page " + std::to_string(slot) + ": " + expected);
+  // A reader, and a writer (whose own txn id is one past the meta page's
+  // commit): both name the meta page the overlay is on.
+  for (bool write : {false, true}) {
+    CAPTURE(write);
+    try {
+      if (write)
+        e.append("s", "three");
+      else
+        e.info("s");
+      FAIL("read a malformed overlay");
+    } catch (const klite::Error& err) {
+      CHECK(err.code() == ErrorCode::Corrupt);
+      CHECK(std::string(err.what()) ==
+            path + ": page " + std::to_string(slot) + ": " + expected);
+    }
   }
+}
+
+TEST_CASE("Catalog: under Durability::Normal the range list and an overlay share the meta page") {
+  // 1 KiB pages and a stream name of the longest kind: an overlay entry of
+  // 233 bytes leaves room for (1024 - 64 - 233) / 16 = 45 ranges. Values
+  // that each start a new page (and copy the key index) add ranges until
+  // the list is full and a sync starts it afresh.
+  TempDir dir;
+  const std::string path = dir.file();
+  const std::string name(klite::kMaxStreamNameSize, 'n');
+  Options o;
+  o.page_size = 1024;
+  o.durability = klite::Durability::Normal;
+  o.sync_interval = std::chrono::hours(1);
+  std::uint32_t most = 0;
+  WriteCounter count(path);
+  {
+    HookScope scope(&count);
+    Engine e = Engine::open(path, o);
+    e.create_stream(name);
+    for (int i = 0; i < 200; ++i) {
+      e.append(name, std::string(900, static_cast<char>('a' + i % 26)));
+      const MetaImage im(path);
+      const int slot = im.newest();
+      CAPTURE(i);
+      REQUIRE(im.overlay_size(slot) == 1 + name.size() + fmt::desc::kSize);
+      const std::uint32_t n = im.field(slot, fmt::meta::kRangeCount);
+      CHECK(n <= fmt::meta::max_ranges(1024, im.overlay_size(slot)));
+      most = std::max(most, n);
+    }
+  }
+  // The list filled beside the overlay (the writer syncs when the next
+  // commit might not fit, so before the last entry), again and again.
+  CHECK(most > 20);
+  CHECK(count.syncs >= 5);
+  Engine e = Engine::open(path, o);
+  CHECK(e.info(name).records == 200);
+  CHECK(records(e, name) == 200);
 }
 
 TEST_CASE("Catalog: an overlay that contradicts the tree is Corrupt") {

@@ -55,6 +55,18 @@ void add(Writer& w, const std::string& name, int n, std::size_t size) {
   klite::catalog::put(w, name, *d);
 }
 
+// The same for a stream that exists, its descriptor put in the meta
+// page's overlay (catalog::stage), as a commit that only appends does.
+void add_staged(Writer& w, const std::string& name, int n, std::size_t size) {
+  std::optional<Descriptor> d = klite::catalog::find(w.pages(), name);
+  REQUIRE(d);
+  for (int i = 0; i < n; ++i)
+    klite::chain::append(w, *d, 1000 + d->next_key, {},
+                         payload(d->next_key, size));
+  const klite::catalog::Change change{name, &*d};
+  REQUIRE(klite::catalog::stage(w, {&change, 1}));
+}
+
 void drop(Writer& w, const std::string& name) {
   std::optional<Descriptor> d = klite::catalog::find(w.pages(), name);
   REQUIRE(d);
@@ -98,9 +110,12 @@ TEST_CASE("Group commit: a rolled-back transaction leaves no byte of itself") {
     add(w, "a", 5, 300);
     add(w, "b", 2, 2000); // spans pages
   };
-  const auto keep1 = [](Writer& w) { add(w, "a", 3, 700); };
+  const auto keep1 = [](Writer& w) {
+    add(w, "a", 3, 700);
+    add_staged(w, "b", 1, 20); // the overlay
+  };
   const auto keep2 = [](Writer& w) {
-    add(w, "b", 1, 10);
+    add_staged(w, "b", 1, 10); // the group commits with an overlay
     drop(w, "a");
     add(w, "a", 1, 5);
   };
@@ -119,6 +134,14 @@ TEST_CASE("Group commit: a rolled-back transaction leaves no byte of itself") {
         for (int s = 0; s < 30; ++s) // catalog splits
           add(w, "s" + std::to_string(s), 1, 50);
       },
+      [](Writer& w) { // the overlay, with an entry replaced
+        add_staged(w, "a", 2, 30);
+        add_staged(w, "b", 4, 100);
+      },
+      [](Writer& w) { // the overlay written into the tree
+        add_staged(w, "a", 1, 30);
+        klite::catalog::flush(w);
+      },
   };
 
   TempDir dir;
@@ -126,6 +149,9 @@ TEST_CASE("Group commit: a rolled-back transaction leaves no byte of itself") {
   write_group(expected, {{base, true}, {keep1, true}, {keep2, true}});
   const std::string want = klite::test::read_file_bytes(expected);
   CHECK(klite::inspect::check(klite::inspect::File::from_bytes(want)).clean());
+  CHECK(klite::inspect::streams(klite::inspect::File::from_bytes(want), nullptr)
+            .at(1)
+            .overlaid); // "b"
 
   for (std::size_t i = 0; i < losers.size(); ++i) {
     CAPTURE(i);
@@ -143,8 +169,9 @@ TEST_CASE("Group commit: a rolled-back transaction leaves no byte of itself") {
   Engine e = Engine::open(expected, small_pages());
   auto r = e.read();
   CHECK(r.info("a").records == 1); // dropped and made anew by keep2
-  CHECK(r.info("b").records == 3);
-  CHECK(r.get("b", 3)->value == payload(3, 10));
+  CHECK(r.info("b").records == 4);
+  CHECK(r.get("b", 3)->value == payload(3, 20));
+  CHECK(r.get("b", 4)->value == payload(4, 10));
   CHECK_FALSE(r.has_stream("c"));
 }
 
