@@ -439,6 +439,39 @@ TEST_CASE("Commit: older files open, and their first commit makes them the curre
   }
 }
 
+TEST_CASE("Commit: a newer version's commit, made through another open, is refused, not built on") {
+  TempDir dir;
+  const std::string path = dir.file();
+  Engine e = Engine::open(path);
+  e.append("s", "one");
+  {
+    Engine other = Engine::open(path);
+    other.append("s", "two");
+  }
+  // As if a later build had made that commit.
+  Image im(path);
+  const int slot = im.newest();
+  im.set_field(slot, fmt::meta::kVersion, fmt::kFormatVersion + 1);
+  im.fix_crcs(slot);
+  im.save(path);
+  const std::string want = path + ": unsupported format version " +
+                           std::to_string(fmt::kFormatVersion + 1) +
+                           " (this build reads 1 to " +
+                           std::to_string(fmt::kFormatVersion) + ")";
+  for (bool write : {false, true}) {
+    CAPTURE(write);
+    const auto err = klite::test::catch_error([&] {
+      if (write)
+        e.append("s", "three");
+      else
+        (void)e.read();
+    });
+    REQUIRE(err);
+    CHECK(err->code() == ErrorCode::Unsupported);
+    CHECK(std::string(err->what()) == want);
+  }
+}
+
 TEST_CASE("Commit: a version-2 tail page is sealed, not continued, by a version-3 append") {
   TempDir dir;
   const std::string path = dir.file();
