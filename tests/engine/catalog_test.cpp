@@ -92,6 +92,22 @@ struct MetaImage {
   }
 };
 
+// Stream "s" with two records, the second appended by a commit that put
+// its descriptor in the overlay.
+void make_two(const std::string& path) {
+  Engine e = Engine::open(path);
+  e.append("s", "one");
+  e.append("s", "two");
+}
+
+// Runs `f`, which must fail with Corrupt and exactly `message`.
+void expect_corrupt(const std::function<void()>& f, const std::string& message) {
+  const auto err = klite::test::catch_error(f);
+  REQUIRE(err);
+  CHECK(err->code() == ErrorCode::Corrupt);
+  CHECK(std::string(err->what()) == message);
+}
+
 std::uint64_t records(Engine& e, const std::string& stream) {
   std::uint64_t n = 0;
   auto r = e.read();
@@ -240,15 +256,9 @@ TEST_CASE("Catalog: a torn overlay makes open fall back to the commit before") {
   SUBCASE("the other meta page is not valid: Corrupt") {
     im.bytes[(1 - slot) * im.ps + fmt::meta::kTxnId] ^= 1; // its CRC fails
     im.save(path);
-    try {
-      Engine::open(path);
-      FAIL("opened a file with no whole meta page");
-    } catch (const klite::Error& e) {
-      CHECK(e.code() == ErrorCode::Corrupt);
-      CHECK(std::string(e.what()) ==
-            path + ": page " + std::to_string(slot) +
-                ": meta page overlay does not match its checksum");
-    }
+    expect_corrupt([&] { Engine::open(path); },
+                   path + ": page " + std::to_string(slot) +
+                       ": meta page overlay does not match its checksum");
   }
   SUBCASE("an overlay size that runs past the page") {
     im.bytes[at] = static_cast<char>(im.bytes[at] ^ 0x01); // as written
@@ -263,11 +273,7 @@ TEST_CASE("Catalog: a torn overlay makes open fall back to the commit before") {
 TEST_CASE("Catalog: a malformed overlay entry is Corrupt, naming the meta page") {
   TempDir dir;
   const std::string path = dir.file();
-  {
-    Engine e = Engine::open(path);
-    e.append("s", "one");
-    e.append("s", "two");
-  }
+  make_two(path);
   MetaImage im(path);
   const int slot = im.newest();
   REQUIRE(im.overlay_size(slot) == 1 + 1 + fmt::desc::kSize);
@@ -293,17 +299,14 @@ TEST_CASE("Catalog: a malformed overlay entry is Corrupt, naming the meta page")
   // commit): both name the meta page the overlay is on.
   for (bool write : {false, true}) {
     CAPTURE(write);
-    try {
-      if (write)
-        e.append("s", "three");
-      else
-        e.info("s");
-      FAIL("read a malformed overlay");
-    } catch (const klite::Error& err) {
-      CHECK(err.code() == ErrorCode::Corrupt);
-      CHECK(std::string(err.what()) ==
-            path + ": page " + std::to_string(slot) + ": " + expected);
-    }
+    expect_corrupt(
+        [&] {
+          if (write)
+            e.append("s", "three");
+          else
+            e.info("s");
+        },
+        path + ": page " + std::to_string(slot) + ": " + expected);
   }
 }
 
@@ -375,24 +378,14 @@ TEST_CASE("Catalog: an overlay that contradicts the tree is Corrupt") {
   im.fix_crcs(slot);
   im.save(path);
   Engine e = Engine::open(path);
-  try {
-    read(e);
-    FAIL("read an overlay that contradicts the tree");
-  } catch (const klite::Error& err) {
-    CHECK(err.code() == ErrorCode::Corrupt);
-    CHECK(std::string(err.what()) ==
-          path + ": page " + std::to_string(slot) + ": " + expected);
-  }
+  expect_corrupt([&] { read(e); },
+                 path + ": page " + std::to_string(slot) + ": " + expected);
 }
 
 TEST_CASE("Catalog: a version-3 meta page's bytes 52..59 are not an overlay") {
   TempDir dir;
   const std::string path = dir.file();
-  {
-    Engine e = Engine::open(path);
-    e.append("s", "one");
-    e.append("s", "two");
-  }
+  make_two(path);
   MetaImage im(path);
   const int slot = im.newest();
   // Read as version 3, the newest meta page has no overlay: the tree's
