@@ -1566,7 +1566,8 @@ TEST_CASE("Inspect: damaged descriptor overlays") {
                                   "overlay only replaces the tree's "
                                   "descriptors)");
     // "a" is read from the tree then, like the engine reads it.
-    const ins::Stream& was = stream(ins::streams(im.file(), nullptr), "a");
+    const auto ss = ins::streams(im.file(), nullptr);
+    const ins::Stream& was = stream(ss, "a");
     CHECK_FALSE(was.overlaid);
     CHECK(was.d.next_key == 21);
   }
