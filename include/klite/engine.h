@@ -297,6 +297,13 @@ public:
   WriteTxn write();
 
   // Conveniences, each one whole transaction.
+  //
+  // append: WriteTxn::append and commit. Calls from several threads wait
+  // for each other, whatever busy_timeout says, and are written together:
+  // one thread takes the writer and commits all that are waiting then in
+  // one transaction (each record is still its own: one that fails, say
+  // TooBig, fails alone). So they share syncs (group commit) without the
+  // writer passing from thread to thread.
   std::uint64_t append(std::string_view stream, std::string_view value,
                        std::span<const Header> headers = {},
                        std::chrono::microseconds ttl = {});
@@ -384,6 +391,9 @@ private:
     return e;
   }
   void close_session() noexcept;
+  // append(): writes the appends queued by other threads, its own among
+  // them.
+  void lead_appends();
   // The interrupt generation: interrupt() adds 1, and a running statement
   // compares it with its value when the statement started.
   const std::atomic<std::uint64_t>& interrupts() const;

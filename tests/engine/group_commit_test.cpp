@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -387,4 +388,167 @@ TEST_CASE("Concurrency: a failed sync fails every transaction of its group, and 
   CHECK(info.records <= 1 + static_cast<std::uint64_t>(ok.load()) + failed_sync);
   CHECK(klite::inspect::check(klite::inspect::File(dir.file())).clean());
   CHECK(engine.append("s", "after") == info.next_key);
+}
+
+// Engine::append from several threads: one takes the writer and commits
+// every append waiting then, so they wait for each other, whatever
+// busy_timeout says (it used to be Busy at once by default), and share
+// syncs.
+TEST_CASE("Concurrency: Engine::append from many threads: no Busy, dense keys, shared syncs") {
+  TempDir dir;
+  SlowSyncs hook;
+  klite::test::HookScope scope(&hook);
+  Engine engine = Engine::open(dir.file()); // busy_timeout 0, Durability::Full
+  engine.create_stream("s");
+  const int syncs_before = hook.syncs.load();
+  constexpr int kThreads = 16, kEach = 40;
+  std::vector<std::vector<std::uint64_t>> keys(kThreads);
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int id = 0; id < kThreads; ++id)
+    threads.emplace_back([&, id] {
+      for (int n = 0; n < kEach; ++n) {
+        try {
+          keys[id].push_back(engine.append("s", txn_value(id, n, 0)));
+        } catch (const klite::Error&) {
+          errors.fetch_add(1);
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  REQUIRE(errors.load() == 0);
+  const int syncs = hook.syncs.load() - syncs_before;
+  MESSAGE(kThreads * kEach << " appends in " << syncs << " syncs");
+  CHECK(syncs * 4 < kThreads * kEach);
+  // Each thread's keys increase, all keys are distinct, and each holds
+  // the value its thread appended, after reopening.
+  klite::test::reopen(engine, dir.file());
+  auto r = engine.read();
+  CHECK(r.info("s").records == kThreads * kEach);
+  std::vector<bool> seen(kThreads * kEach + 1, false);
+  for (int id = 0; id < kThreads; ++id) {
+    CAPTURE(id);
+    for (int n = 0; n < kEach; ++n) {
+      const std::uint64_t k = keys[id][n];
+      REQUIRE(k >= 1);
+      REQUIRE(k <= kThreads * kEach);
+      CHECK_FALSE(seen[k]);
+      seen[k] = true;
+      if (n > 0)
+        CHECK(k > keys[id][n - 1]);
+      CHECK(r.get("s", k)->value == txn_value(id, n, 0));
+    }
+  }
+  CHECK(klite::inspect::check(klite::inspect::File(dir.file())).clean());
+}
+
+TEST_CASE("Concurrency: an Engine::append that fails, fails alone") {
+  TempDir dir;
+  klite::Options o;
+  o.auto_create_streams = false;
+  Engine engine = Engine::open(dir.file(), o);
+  engine.create_stream("s");
+  const std::string too_big(klite::kMaxValueSize + 1, 'x');
+  std::atomic<int> good{0}, wrong{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  auto expect = [&](auto&& f, ErrorCode code, const std::string& message) {
+    const auto err = klite::test::catch_error(f);
+    if (err && err->code() == code && err->what() == message)
+      return;
+    wrong.fetch_add(1);
+    std::lock_guard lock(mu);
+    failures.push_back(err ? err->what() : "no error");
+  };
+  std::vector<std::thread> threads;
+  for (int id = 0; id < 6; ++id)
+    threads.emplace_back([&, id] {
+      for (int n = 0; n < 30; ++n) {
+        if (id == 0) {
+          expect([&] { engine.append("s", too_big); }, ErrorCode::TooBig,
+                 "value of " + std::to_string(too_big.size()) +
+                     " bytes exceeds the limit of " +
+                     std::to_string(klite::kMaxValueSize));
+        } else if (id == 1) {
+          expect([&] { engine.append("missing", "x"); },
+                 ErrorCode::NoSuchStream,
+                 "no such stream: missing (auto-create is off)");
+        } else {
+          const auto err = klite::test::catch_error(
+              [&] { engine.append("s", txn_value(id, n, 0)); });
+          if (err) {
+            wrong.fetch_add(1);
+            std::lock_guard lock(mu);
+            failures.push_back(err->what());
+          } else {
+            good.fetch_add(1);
+          }
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  for (const std::string& f : failures)
+    MESSAGE(f);
+  CHECK(wrong.load() == 0);
+  CHECK(good.load() == 4 * 30);
+  CHECK(engine.info("s").records == 4 * 30);
+  CHECK_FALSE(engine.read().has_stream("missing"));
+}
+
+TEST_CASE("Concurrency: an Engine::append whose transaction ends takes no other append with it") {
+  TempDir dir;
+  const std::string path = dir.file();
+  klite::Options o = small_pages(); // 1 KiB
+  o.busy_timeout = std::chrono::seconds(30);
+  {
+    Engine e = Engine::open(path, o);
+    // A value that fills a's data page to its last byte (32 header bytes,
+    // 7 record header bytes), so that a's next record starts a new page,
+    // whose key index entry needs a's index leaf.
+    e.append("a", std::string(1024 - 32 - 7, 'a'));
+    e.append("b", "b1");
+  }
+  const auto streams = klite::inspect::streams(klite::inspect::File(path), nullptr);
+  REQUIRE(streams.at(0).name == "a");
+  REQUIRE(streams.at(0).d.tail_offset == 1024);
+  std::string bytes = klite::test::read_file_bytes(path);
+  const std::size_t leaf = std::size_t{streams.at(0).d.index_root} * 1024;
+  bytes[leaf + 600] = static_cast<char>(bytes[leaf + 600] ^ 0x40); // its CRC fails
+  klite::test::write_file_bytes(path, bytes);
+
+  Engine engine = Engine::open(path, o);
+  // The damage ends the transaction an append to "a" runs in.
+  const auto alone = klite::test::catch_error([&] { engine.append("a", "a2"); });
+  REQUIRE(alone);
+  REQUIRE(alone->code() == ErrorCode::Corrupt);
+  // While this thread holds the writer, both appends queue; then one
+  // thread writes them together, the one to "a" ends that transaction,
+  // and the one to "b" goes again on its own.
+  std::optional<std::uint64_t> b_key;
+  std::optional<klite::Error> a_error, b_error;
+  {
+    auto held = engine.write();
+    std::thread ta([&] {
+      a_error = klite::test::catch_error([&] { engine.append("a", "a2"); });
+    });
+    std::thread tb([&] {
+      b_error = klite::test::catch_error([&] { b_key = engine.append("b", "b2"); });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    held.abort();
+    ta.join();
+    tb.join();
+  }
+  REQUIRE(a_error);
+  CHECK(a_error->code() == ErrorCode::Corrupt);
+  CHECK(std::string(a_error->what()) == alone->what());
+  CHECK_FALSE(b_error);
+  CHECK(b_key == 2u);
+  klite::test::reopen(engine, path, o);
+  const auto b2 = engine.get("b", 2);
+  REQUIRE(b2);
+  CHECK(b2->value == "b2");
+  CHECK(engine.info("a").records == 1);
 }
