@@ -205,7 +205,7 @@ Result klite_append_single(const std::string& workload, const Config& c,
                            const DataSet& data, const fs::path& path);
 Result klite_durable(const DataSet& data, const fs::path& path, bool normal);
 Result klite_durable_threads(const DataSet& data, const fs::path& path,
-                             unsigned threads);
+                             unsigned threads, bool one_shot);
 Result klite_get_txn(const Config& c, const DataSet& data, const fs::path& path,
                      bool verify_crc);
 Result klite_get_engine(const Config& c, const DataSet& data,

@@ -148,9 +148,12 @@ KLITE_BENCH_WORKLOAD Result klite_durable(const DataSet& data,
 // W2 with `threads` threads sharing one Engine, each committing its share
 // of the records one per transaction. The transactions take turns, but
 // those that commit while a sync runs share the next one (group commit).
+// `one_shot`: each record through Engine::append, where one thread writes
+// every append waiting (no turn taking); else a WriteTxn each.
 KLITE_BENCH_WORKLOAD Result klite_durable_threads(const DataSet& data,
                                                   const fs::path& path,
-                                                  unsigned threads) {
+                                                  unsigned threads,
+                                                  bool one_shot) {
   Batch values(data, data.records());
   values.load(1, data.records() + 1);
   klite::Options o;
@@ -167,9 +170,13 @@ KLITE_BENCH_WORKLOAD Result klite_durable_threads(const DataSet& data,
       try {
         for (std::uint64_t k = 1 + t; k <= data.records(); k += threads) {
           auto t0 = Stopwatch::clock::now();
-          auto w = e.write();
-          w.append(kStream, values.value(k - 1));
-          w.commit();
+          if (one_shot) {
+            e.append(kStream, values.value(k - 1));
+          } else {
+            auto w = e.write();
+            w.append(kStream, values.value(k - 1));
+            w.commit();
+          }
           lat[t].push_back(std::chrono::duration<double>(
                                Stopwatch::clock::now() - t0).count());
         }
@@ -189,8 +196,9 @@ KLITE_BENCH_WORKLOAD Result klite_durable_threads(const DataSet& data,
                              " records, expected " +
                              std::to_string(data.records()));
   Result r{"W2 group commit", Family::Klite,
-           "klite " + std::to_string(threads) + " writer thread" +
-               (threads > 1 ? "s" : ""),
+           "klite " + std::to_string(threads) + " thread" +
+               (threads > 1 ? "s" : "") +
+               (one_shot ? ", Engine::append" : ", WriteTxn each"),
            data.records(), data.payload_bytes(), all.seconds()};
   std::vector<double> samples;
   for (auto& l : lat)

@@ -16,7 +16,8 @@
 //                  and (W2 durable 4 KiB) of 4 KiB ones; klite and SQLite
 //                  also with Normal durability; klite with 1, 4 and 16
 //                  threads sharing one Engine (commits that arrive while a
-//                  sync runs share the next one: group commit).
+//                  sync runs share the next one: group commit), each
+//                  record a WriteTxn, and each an Engine::append.
 //   W3 get         reopen (untimed), then --gets uniformly random gets over
 //                  the 100 B records, one key sequence for every engine.
 //   W4/W5 scan     reopen (untimed), then every record forward (W4) and
@@ -387,10 +388,12 @@ int run(const Config& c) {
       add(sqlite_durable(commits, paths.sqlite("w2"), true));
     }
     if (K)
-      for (unsigned threads : {1u, 4u, 16u}) {
-        fresh(paths.klite("w2")); // each on a new file, as above
-        add(klite_durable_threads(commits, paths.klite("w2"), threads));
-      }
+      for (bool one_shot : {false, true})
+        for (unsigned threads : {1u, 4u, 16u}) {
+          fresh(paths.klite("w2")); // each on a new file, as above
+          add(klite_durable_threads(commits, paths.klite("w2"), threads,
+                                    one_shot));
+        }
     // Events of 4 KiB: each commit fills about a page, so the files grow
     // with every commit (klite's 100 B commits mostly rewrite its tail
     // page, SQLite's its WAL).
