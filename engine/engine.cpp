@@ -47,7 +47,8 @@ struct Engine::Impl {
     std::condition_variable cv;
   };
   std::mutex writer_mu;
-  std::condition_variable slot_cv; // write() waits here
+  std::condition_variable slot_cv;  // write() waits here for a transaction
+  std::condition_variable group_cv; // and here for a group to be taken
   bool writing = false;           // guarded by writer_mu, as are the rest
   bool flushing = false;          // a group's commit is in flight
   std::unique_ptr<Writer> group;  // the open group
@@ -136,14 +137,21 @@ std::exception_ptr own_copy(const std::exception_ptr& e) {
 Writer& Engine::Impl::begin_write() {
   pager.check_writable();
   const auto timeout = pager.options().busy_timeout;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  auto busy_deadline = [&] {
+    if (!deadline)
+      deadline = std::chrono::steady_clock::now() + timeout;
+    return *deadline;
+  };
   std::unique_lock lock(writer_mu);
-  // Busy is for a transaction that runs: a group ready to be written is
-  // written at once by its own threads, so that wait is not limited.
+  // busy_timeout limits the wait for a running transaction. A group ready
+  // to be written is taken at once by its own threads (write_group wakes
+  // every thread waiting for that), so that wait does not count.
   while (writing || group_ready()) {
     if (!writing) {
-      slot_cv.wait(lock);
-    } else if (slot_cv.wait_until(lock, deadline) == std::cv_status::timeout &&
+      group_cv.wait(lock);
+    } else if (slot_cv.wait_until(lock, busy_deadline()) ==
+                   std::cv_status::timeout &&
                writing) {
       hand_on(); // it may have been woken to go on just now: pass that on
       throw_busy(pager.path() + ": a write transaction is already open",
@@ -155,7 +163,7 @@ Writer& Engine::Impl::begin_write() {
     if (group)
       group->savepoint();
     else
-      open_group(lock, deadline);
+      open_group(lock, busy_deadline());
   } catch (...) {
     if (!lock.owns_lock())
       lock.lock();
@@ -232,41 +240,33 @@ void Engine::Impl::hand_on() noexcept {
 }
 
 void Engine::Impl::write_group(std::unique_lock<std::mutex>& lock) {
-  // Then, once, the group that formed while this one synced: this thread
-  // is awake, where waking one of that group's threads to write it would
-  // leave the disk idle for the wake-up (~20-40 us on our VMs, a sixth of
-  // a sync). The caller waits for that second sync too.
-  for (int round = 0;; ++round) {
-    std::unique_ptr<Writer> w = std::move(group);
-    const std::shared_ptr<Batch> b = std::move(batch);
-    std::exception_ptr error;
+  std::unique_ptr<Writer> w = std::move(group);
+  const std::shared_ptr<Batch> b = std::move(batch);
+  group_cv.notify_all(); // taken: write() may go on (begin_write)
+  std::exception_ptr error;
+  try {
+    w->write_commit(); // no sync yet (but see Pager::write_commit)
+  } catch (...) {
+    error = std::current_exception();
+  }
+  const Meta meta = w->meta();
+  w.reset(); // the next group reads these pages from the file
+  if (!error) {
+    flushing = true; // the next group may begin, on this commit
+    hand_on();
+    lock.unlock();
     try {
-      w->write_commit(); // no sync yet (but see Pager::write_commit)
+      pager.finish_commit(meta);
     } catch (...) {
       error = std::current_exception();
     }
-    const Meta meta = w->meta();
-    w.reset(); // the next group reads these pages from the file
-    if (!error) {
-      flushing = true; // the next group may begin, on this commit
-      hand_on();
-      lock.unlock();
-      try {
-        pager.finish_commit(meta);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      lock.lock();
-      flushing = false;
-    }
-    b->error = error;
-    b->done = true;
-    b->cv.notify_all();
-    if (round > 0 || !group_ready()) {
-      hand_on();
-      return;
-    }
+    lock.lock();
+    flushing = false;
   }
+  b->error = error;
+  b->done = true;
+  b->cv.notify_all();
+  hand_on();
 }
 
 struct ReadTxn::Impl {
@@ -832,6 +832,19 @@ std::uint64_t Engine::append(std::string_view stream, std::string_view value,
   return mine.key;
 }
 
+namespace {
+
+// Sets an append's error to `e`, as its own copy if that can be made.
+void fail(Engine::Impl::Append& a, const std::exception_ptr& e) noexcept {
+  try {
+    a.error = own_copy(e);
+  } catch (...) { // out of memory: the shared one
+    a.error = e;
+  }
+}
+
+} // namespace
+
 void Engine::lead_appends() {
   Impl& e = *impl_;
   // The writer first, so that what is queued while it waits joins in.
@@ -853,7 +866,7 @@ void Engine::lead_appends() {
     Impl& e;
     std::vector<Impl::Append*>& batch;
     bool handed = false;
-    // The next leader may begin while this one's groups sync.
+    // The next leader may begin while this one's group syncs.
     void hand_on() noexcept {
       if (std::exchange(handed, true))
         return;
@@ -877,78 +890,66 @@ void Engine::lead_appends() {
     }
   } done{e, batch};
 
-  // Each transaction's group, and the appends in it.
-  std::vector<std::pair<std::shared_ptr<Impl::Batch>, std::vector<Impl::Append*>>>
-      groups;
+  std::shared_ptr<Impl::Batch> group; // the batch's commit, once joined
   try {
-    groups.reserve(batch.size()); // each transaction takes one at least
-    std::vector<Impl::Append*> todo = batch;
-    while (!todo.empty()) {
-      if (!txn) {
-        if (!begin_error) {
-          try {
-            txn.emplace(write());
-          } catch (...) {
-            begin_error = std::current_exception();
-          }
-        }
-        if (begin_error) {
-          for (Impl::Append* a : todo)
-            a->error = own_copy(begin_error);
-          break;
-        }
-      }
+    if (!txn) {
+      for (Impl::Append* a : batch)
+        fail(*a, begin_error);
+    } else {
       // An append that fails and leaves the transaction alive (TooBig,
       // NoSuchStream, a bad name or ttl) fails alone. One that ends it (a
-      // damaged page, out of memory) takes the appends before it along:
-      // they go again, in a new transaction.
-      std::vector<Impl::Append*> in, again;
-      in.reserve(todo.size());
-      again.reserve(todo.size());
-      for (std::size_t i = 0; i < todo.size(); ++i) {
-        Impl::Append* a = todo[i];
+      // damaged page, out of memory), or a commit that fails (retention,
+      // the catalog), takes the others' records along: those then go
+      // again, one transaction each, so that each fails or commits alone.
+      bool ended = false;
+      for (Impl::Append* a : batch) {
         try {
           a->key = txn->append(a->stream, a->value, a->headers, a->ttl);
-          in.push_back(a);
         } catch (...) {
           a->error = std::current_exception();
-          if (!txn->impl_->finished)
-            continue;
-          again.swap(in);
-          again.insert(again.end(),
-                       todo.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                       todo.end());
-          break;
+          if ((ended = txn->impl_->finished))
+            break;
         }
       }
-      if (!in.empty()) {
+      if (!ended) {
         try {
-          groups.emplace_back(join_group(*txn->impl_), std::move(in));
-        } catch (...) { // retention or the catalog failed: the txn is over
-          for (Impl::Append* a : in)
-            a->error = own_copy(std::current_exception());
+          group = join_group(*txn->impl_);
+        } catch (...) {
+          ended = true; // whose failure it is is not known: all go again
         }
       }
       txn.reset(); // aborts what did not commit
-      todo.swap(again);
+      // One at a time, each waiting for its own sync: a rare path. (No
+      // group of this thread's is open, so write() cannot wait for one.)
+      for (Impl::Append* a : batch) {
+        if (!ended || a->error)
+          continue;
+        try {
+          WriteTxn t = write();
+          a->key = t.append(a->stream, a->value, a->headers, a->ttl);
+          t.commit();
+        } catch (...) {
+          a->error = std::current_exception();
+        }
+      }
     }
   } catch (...) {
-    // Out of memory between appends: what has no group fails with it.
-    for (Impl::Append* a : batch) {
-      const bool grouped = std::any_of(groups.begin(), groups.end(), [&](auto& g) {
-        return std::find(g.second.begin(), g.second.end(), a) != g.second.end();
-      });
-      if (!grouped && !a->error)
-        a->error = own_copy(std::current_exception());
-    }
+    // Out of memory outside any one append, before a commit.
+    txn.reset();
+    const std::exception_ptr error = std::current_exception();
+    for (Impl::Append* a : batch)
+      if (!group && !a->error)
+        fail(*a, error);
   }
   done.hand_on();
-  for (auto& [group, in] : groups) {
+  if (group) {
     try {
       e.await_group(group);
     } catch (...) {
-      for (Impl::Append* a : in)
-        a->error = own_copy(std::current_exception());
+      const std::exception_ptr error = std::current_exception();
+      for (Impl::Append* a : batch)
+        if (!a->error)
+          fail(*a, error);
     }
   }
 }

@@ -523,18 +523,21 @@ TEST_CASE("Concurrency: an Engine::append whose transaction ends takes no other 
   const auto alone = klite::test::catch_error([&] { engine.append("a", "a2"); });
   REQUIRE(alone);
   REQUIRE(alone->code() == ErrorCode::Corrupt);
-  // While this thread holds the writer, both appends queue; then one
-  // thread writes them together, the one to "a" ends that transaction,
-  // and the one to "b" goes again on its own.
+  // While this thread holds the writer, both appends queue ("b" first,
+  // usually: its thread starts 50 ms earlier); then one thread writes
+  // them together, the one to "a" ends that transaction, and the one to
+  // "b" goes again on its own. (In the other order "b" is never in the
+  // transaction that ends; the outcome is the same.)
   std::optional<std::uint64_t> b_key;
   std::optional<klite::Error> a_error, b_error;
   {
     auto held = engine.write();
-    std::thread ta([&] {
-      a_error = klite::test::catch_error([&] { engine.append("a", "a2"); });
-    });
     std::thread tb([&] {
       b_error = klite::test::catch_error([&] { b_key = engine.append("b", "b2"); });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::thread ta([&] {
+      a_error = klite::test::catch_error([&] { engine.append("a", "a2"); });
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     held.abort();
@@ -551,4 +554,52 @@ TEST_CASE("Concurrency: an Engine::append whose transaction ends takes no other 
   REQUIRE(b2);
   CHECK(b2->value == "b2");
   CHECK(engine.info("a").records == 1);
+}
+
+// A thread that holds the writer and calls Engine::append waits for a
+// batch that waits for it: each side gives up after busy_timeout (Busy),
+// never waits forever, while other threads' appends go on. (Found in
+// review: a write() that waited for a group to be written could miss its
+// wake-up and then wait for a transaction with no limit.)
+TEST_CASE("Concurrency: Engine::append from a thread that holds the writer is Busy, and nothing hangs") {
+  TempDir dir;
+  klite::Options o;
+  o.busy_timeout = std::chrono::milliseconds(20);
+  Engine engine = Engine::open(dir.file(), o);
+  engine.create_stream("s");
+  const std::string busy =
+      dir.file() + ": a write transaction is already open (waited 20 ms)";
+  std::atomic<int> appended{0}, busy_errors{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int id = 0; id < 4; ++id)
+    threads.emplace_back([&, id] {
+      for (int n = 0; n < 100; ++n) {
+        const auto err = klite::test::catch_error(
+            [&] { engine.append("s", txn_value(id, n, 0)); });
+        if (!err)
+          appended.fetch_add(1);
+        else if (err->code() == ErrorCode::Busy && err->what() == busy)
+          busy_errors.fetch_add(1);
+        else
+          other.fetch_add(1);
+      }
+    });
+  int held = 0, own_busy = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::optional<klite::WriteTxn> w;
+    if (klite::test::catch_error([&] { w.emplace(engine.write()); }))
+      continue; // Busy: the appenders had it
+    ++held;
+    w->append("s", "held");
+    const auto err = klite::test::catch_error([&] { engine.append("s", "mine"); });
+    own_busy += err && err->code() == ErrorCode::Busy && err->what() == busy;
+    w->abort();
+  }
+  for (auto& t : threads)
+    t.join();
+  CHECK(other.load() == 0);
+  CHECK(held > 0);
+  CHECK(own_busy == held);
+  CHECK(appended.load() + busy_errors.load() == 400);
+  CHECK(engine.info("s").records == static_cast<std::uint64_t>(appended.load()));
 }
