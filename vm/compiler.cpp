@@ -73,17 +73,19 @@ public:
     }
     for (std::uint64_t i = 0; i < n; ++i)
       load_value(s.values[i], base + i);
-    // Append reads the records' TTL from the register it writes the key to.
-    std::uint64_t key = b_.new_register();
+    // No TTL is register 0, never allocated: no instruction loads it.
+    std::uint64_t ttl = 0;
     if (s.ttl) {
-      load_amount(*s.ttl, ParamUse::Ttl, key);
-    } else {
-      b_.add(Opcode::Integer, 0, key);
-      b_.comment("no TTL");
+      ttl = b_.new_register();
+      load_amount(*s.ttl, ParamUse::Ttl, ttl);
     }
     begin_write(s);
     b_.at(s.stream.pos);
-    b_.add(Opcode::Append, base, n, key, Name{s.stream.name});
+    // The first key replaces the first value, which is spent by then.
+    const std::uint64_t key = base;
+    b_.add(Opcode::Append, base, n, ttl, Name{s.stream.name});
+    if (!s.ttl)
+      b_.comment("no TTL");
     commit_write(s, "before the first row");
     if (n == 1) {
       b_.add(Opcode::ResultRow, key, 1);

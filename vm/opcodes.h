@@ -178,11 +178,12 @@
     "keys this way, EXPIRE its count and VACUUM the bytes it freed.",       \
     "Emit")                                                                   \
   X(Append, "P1 P2 P3 P4", false,                                             \
-    "append r[P1..P1+P2-1] to P4 with TTL r[P3], r[P3]=first key",            \
+    "append r[P1..P1+P2-1] to P4 with TTL r[P3], r[P1]=first key",            \
     "Appends the P2 values in registers P1 through P1+P2-1 to stream P4, in " \
-    "that order, in the statement's write transaction. Register P3 holds "    \
-    "the records' TTL in microseconds (0 for none: they never expire) and "   \
-    "receives the key of the first record (the others follow it densely). "   \
+    "that order, in the statement's write transaction, and puts the key of "  \
+    "the first record (the others follow it densely) in register P1. "        \
+    "Register P3 holds the records' TTL in microseconds; P3 = 0 means none "  \
+    "(they never expire). "                                                   \
     "All or nothing: a value over the size limit fails with TooBig before "   \
     "any is appended. A missing stream is created, unless the engine was "    \
     "opened with auto_create_streams off (then NoSuchStream).",               \

@@ -599,7 +599,7 @@ bool Vm::run() {
     VM_CASE(Append) {
       WriteTxn& w = writer();
       const std::chrono::microseconds ttl(
-          static_cast<std::int64_t>(r[ip->p3].as_integer()));
+          ip->p3 ? static_cast<std::int64_t>(r[ip->p3].as_integer()) : 0);
       std::uint64_t key;
       if (ip->p2 == 1) {
         key = w.append(ip->p4, r[ip->p1].as_bytes(), {}, ttl);
@@ -609,7 +609,7 @@ bool Vm::run() {
           batch_.push_back(r[ip->p1 + k].as_bytes());
         key = w.append_batch(ip->p4, batch_, ttl);
       }
-      r[ip->p3] = Value::integer(key);
+      r[ip->p1] = Value::integer(key);
       VM_NEXT();
     }
 
