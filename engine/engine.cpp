@@ -843,6 +843,20 @@ void fail(Engine::Impl::Append& a, const std::exception_ptr& e) noexcept {
   }
 }
 
+// Answers the appends of `batch` that failed, and drops them from it:
+// their errors are final (they fail alone, or ended the transaction), so
+// their callers need not wait for the others' commit and sync.
+void answer_failed(Engine::Impl& e, std::vector<Engine::Impl::Append*>& batch) {
+  std::lock_guard lock(e.append_mu);
+  std::erase_if(batch, [](Engine::Impl::Append* a) {
+    if (!a->error)
+      return false;
+    a->done = true; // its caller may return, and `a` go, once we unlock
+    a->cv.notify_one();
+    return true;
+  });
+}
+
 } // namespace
 
 void Engine::lead_appends() {
@@ -911,6 +925,7 @@ void Engine::lead_appends() {
             break;
         }
       }
+      answer_failed(e, batch);
       if (!ended) {
         try {
           group = join_group(*txn->impl_);
@@ -921,17 +936,16 @@ void Engine::lead_appends() {
       txn.reset(); // aborts what did not commit
       // One at a time, each waiting for its own sync: a rare path. (No
       // group of this thread's is open, so write() cannot wait for one.)
-      for (Impl::Append* a : batch) {
-        if (!ended || a->error)
-          continue;
-        try {
-          WriteTxn t = write();
-          a->key = t.append(a->stream, a->value, a->headers, a->ttl);
-          t.commit();
-        } catch (...) {
-          a->error = std::current_exception();
+      if (ended)
+        for (Impl::Append* a : batch) {
+          try {
+            WriteTxn t = write();
+            a->key = t.append(a->stream, a->value, a->headers, a->ttl);
+            t.commit();
+          } catch (...) {
+            a->error = std::current_exception();
+          }
         }
-      }
     }
   } catch (...) {
     // Out of memory outside any one append, before a commit.

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -495,6 +496,67 @@ TEST_CASE("Concurrency: an Engine::append that fails, fails alone") {
   CHECK(good.load() == 4 * 30);
   CHECK(engine.info("s").records == 4 * 30);
   CHECK_FALSE(engine.read().has_stream("missing"));
+}
+
+// Holds every sync until released (or 10 s pass: then `timed_out`).
+struct HeldSyncs : klite::os::FaultHook {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false, timed_out = false;
+  int before(Op op, const std::string&) override {
+    if (op != Op::Sync)
+      return 0;
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return !hold; }))
+      timed_out = true;
+    return 0;
+  }
+  void wrote(const std::string&, std::uint64_t, std::size_t) override {}
+  void synced(const std::string&) override {}
+  void set(bool h) {
+    std::lock_guard lock(mu);
+    hold = h;
+    cv.notify_all();
+  }
+};
+
+TEST_CASE("Concurrency: an Engine::append that fails alone returns without waiting for the batch's sync") {
+  TempDir dir;
+  HeldSyncs hook;
+  klite::test::HookScope scope(&hook);
+  klite::Options o; // Durability::Full
+  o.busy_timeout = std::chrono::seconds(30);
+  Engine engine = Engine::open(dir.file(), o);
+  engine.create_stream("s");
+  const std::string too_big(klite::kMaxValueSize + 1, 'x');
+  // While this thread holds the writer, the good append leads and waits
+  // for it, and the bad one queues behind; then both go in one batch.
+  std::optional<std::uint64_t> good_key;
+  std::optional<klite::Error> good_error, bad_error;
+  std::atomic<bool> good_returned{false};
+  auto held = std::make_optional(engine.write());
+  std::thread good([&] {
+    good_error =
+        klite::test::catch_error([&] { good_key = engine.append("s", "good"); });
+    good_returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::thread bad([&] {
+    bad_error = klite::test::catch_error([&] { engine.append("s", too_big); });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  hook.set(true);
+  held.reset(); // aborts: the leader takes the writer and both appends
+  bad.join();   // before the batch's sync is let go
+  CHECK_FALSE(good_returned.load());
+  hook.set(false);
+  good.join();
+  CHECK_FALSE(hook.timed_out);
+  REQUIRE(bad_error);
+  CHECK(bad_error->code() == ErrorCode::TooBig);
+  CHECK_FALSE(good_error);
+  CHECK(good_key == 1u);
+  CHECK(engine.get("s", 1)->value == "good");
 }
 
 TEST_CASE("Concurrency: an Engine::append whose transaction ends takes no other append with it") {
