@@ -200,3 +200,24 @@ TEST_CASE("Pager: small Full commits grow the file with written blocks, large on
   fill(large, 500);
   CHECK(has_unwritten_extent(large) == true);
 }
+
+TEST_CASE("Pager: File::write_zeros zeroes exactly its range, in any length") {
+  // It writes a small buffer many times over (1 MiB per pwritev): the
+  // lengths cross its 64 KiB pieces and 1 MiB writes, and start unaligned.
+  klite::test::TempDir dir;
+  const std::string path = dir.file("zeros");
+  constexpr std::uint64_t kSize = std::uint64_t{5} << 20;
+  for (const auto& [off, n] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+           {0, 0}, {7, 1}, {4096, 65535}, {3, 65537}, {100, (1 << 20) + 3},
+           {65536, (std::uint64_t{3} << 20) + 4096 * 3 + 17}}) {
+    CAPTURE(off);
+    CAPTURE(n);
+    klite::test::write_file_bytes(path, std::string(kSize, '\xA5'));
+    klite::os::File(path, klite::os::File::Mode::ReadWrite).write_zeros(off, n);
+    const std::string bytes = klite::test::read_file_bytes(path);
+    REQUIRE(bytes.size() == kSize);
+    CHECK(bytes.find_first_not_of('\xA5') == (n ? off : std::string::npos));
+    CHECK(bytes.find_first_not_of('\0', off) == (n ? off + n : off));
+    CHECK(bytes.find_first_not_of('\xA5', off + n) == std::string::npos);
+  }
+}
