@@ -1379,6 +1379,18 @@ TEST_CASE("Inspect: descriptor fields that disagree with the chain") {
     patch("stream id", [&](std::size_t at) { wr64(im.bytes, at, 1u << 20); });
     CHECK_PROBLEM(im.check(), leaf, "next stream id");
   }
+  SUBCASE("a descriptor too short to decode shows as zeros") {
+    patch("value length", [&](std::size_t at) { im.bytes[at] = 100; });
+    auto short_ss = ins::streams(im.file(), nullptr);
+    const ins::Stream& s = stream(short_ss, "alpha");
+    CHECK(s.value_size == 100);
+    CHECK(s.d.first_key == 0);
+    CHECK(s.d.next_key == 0);
+    CHECK(s.tree.first_key == 0);
+    CHECK(s.tree.next_key == 0);
+    CHECK_PROBLEM(im.check(), leaf,
+                  "the descriptor is 100 bytes, shorter than 104");
+  }
 }
 
 // ---------------------------------------------------------------------------
