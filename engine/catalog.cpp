@@ -1,7 +1,6 @@
 #include "engine/catalog.h"
 
 #include "engine/btree.h"
-#include "engine/coding.h"
 #include "engine/errors.h"
 #include "engine/format.h"
 
@@ -14,7 +13,6 @@ namespace klite::catalog {
 
 namespace fmt = format;
 namespace d = format::desc;
-using namespace coding;
 
 namespace {
 
@@ -32,23 +30,7 @@ Descriptor decode(const Pages& pages, std::string_view name,
                   "catalog entry for \"" + std::string(name) +
                       "\" is too short");
   auto p = reinterpret_cast<const std::uint8_t*>(v.data());
-  Descriptor x;
-  x.id = get_u64(p + d::kId);
-  x.index_root = get_u32(p + d::kIndexRoot);
-  x.head = get_u32(p + d::kHead);
-  x.tail = get_u32(p + d::kTail);
-  x.tail_offset = get_u32(p + d::kTailOffset);
-  x.first_key = get_u64(p + d::kFirstKey);
-  x.next_key = get_u64(p + d::kNextKey);
-  x.bytes = get_u64(p + d::kBytes);
-  x.first_ts = get_u64(p + d::kFirstTs);
-  x.last_ts = get_u64(p + d::kLastTs);
-  x.created = get_u64(p + d::kCreated);
-  x.max_age = get_u64(p + d::kMaxAge);
-  x.max_bytes = get_u64(p + d::kMaxBytes);
-  x.max_records = get_u64(p + d::kMaxRecords);
-  x.data_pages = get_u32(p + d::kDataPages);
-  x.flags = get_u32(p + d::kFlags);
+  const Descriptor x = d::decode(p);
   const std::uint32_t ps = pages.page_size();
   const std::uint32_t count = pages.meta().page_count;
   bool empty = x.tail == fmt::kNoPage;
@@ -62,25 +44,6 @@ Descriptor decode(const Pages& pages, std::string_view name,
                   "catalog entry for \"" + std::string(name) +
                       "\" has fields out of range");
   return x;
-}
-
-void encode(std::uint8_t* p, const Descriptor& x) {
-  put_u64(p + d::kId, x.id);
-  put_u32(p + d::kIndexRoot, x.index_root);
-  put_u32(p + d::kHead, x.head);
-  put_u32(p + d::kTail, x.tail);
-  put_u32(p + d::kTailOffset, x.tail_offset);
-  put_u64(p + d::kFirstKey, x.first_key);
-  put_u64(p + d::kNextKey, x.next_key);
-  put_u64(p + d::kBytes, x.bytes);
-  put_u64(p + d::kFirstTs, x.first_ts);
-  put_u64(p + d::kLastTs, x.last_ts);
-  put_u64(p + d::kCreated, x.created);
-  put_u64(p + d::kMaxAge, x.max_age);
-  put_u64(p + d::kMaxBytes, x.max_bytes);
-  put_u64(p + d::kMaxRecords, x.max_records);
-  put_u32(p + d::kDataPages, x.data_pages);
-  put_u32(p + d::kFlags, x.flags);
 }
 
 // One overlay entry: the stream's name and its descriptor's bytes.
@@ -153,7 +116,7 @@ rebuilt_overlay(const Pages& pages, std::span<const std::string_view> drop,
   });
   for (const Change& c : add) {
     std::uint8_t p[d::kSize] = {};
-    encode(p, *c.d);
+    d::encode(p, *c.d);
     out->push_back(static_cast<char>(c.name.size()));
     out->append(c.name);
     out->append(reinterpret_cast<const char*>(p), sizeof p);
@@ -228,7 +191,7 @@ void each(const Pages& pages,
 void put(Writer& w, std::string_view name, const Descriptor& x) {
   unstage(w, name);
   std::uint8_t p[d::kSize] = {};
-  encode(p, x);
+  d::encode(p, x);
   put_tree(w, name, {reinterpret_cast<const char*>(p), sizeof p});
 }
 

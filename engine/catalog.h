@@ -12,31 +12,9 @@
 
 namespace klite::catalog {
 
-// The decoded descriptor of one stream.
-struct Descriptor {
-  std::uint64_t id = 0;
-  std::uint32_t index_root = 0;
-  std::uint32_t head = 0;
-  std::uint32_t tail = 0;
-  std::uint32_t tail_offset = 0;
-  std::uint64_t first_key = 1;
-  std::uint64_t next_key = 1;
-  std::uint64_t bytes = 0;
-  std::uint64_t first_ts = 0;
-  std::uint64_t last_ts = 0;
-  std::uint64_t created = 0;
-  std::uint64_t max_age = 0;
-  std::uint64_t max_bytes = 0;
-  std::uint64_t max_records = 0;
-  std::uint32_t data_pages = 0;
-  std::uint32_t flags = 0; // format::desc::kHasTtl
-
-  std::uint64_t records() const noexcept { return next_key - first_key; }
-  // Some record of the stream had a TTL, so reads must ask the clock.
-  bool has_ttl() const noexcept { return flags & format::desc::kHasTtl; }
-  // Whether reads hide records by the clock (chain::Reader's `now`).
-  bool read_by_clock() const noexcept { return has_ttl() || max_age != 0; }
-};
+// The decoded descriptor of one stream; find() and each() have checked its
+// fields.
+using Descriptor = format::Descriptor;
 
 // Throws InvalidArgument unless `name` is 1..kMaxStreamNameSize bytes of
 // [A-Za-z0-9_.-] starting with a letter or '_'.

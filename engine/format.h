@@ -7,6 +7,8 @@
 // All integers are little-endian unless noted.
 #pragma once
 
+#include "engine/coding.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -214,6 +216,82 @@ inline constexpr std::size_t kId = 0, kIndexRoot = 8, kHead = 12, kTail = 16,
 inline constexpr std::size_t kSize = 104;
 // Some record appended to the stream had a TTL.
 inline constexpr std::uint32_t kHasTtl = 1;
+} // namespace desc
+
+// A stream descriptor's fields. A default one is a new stream's: its first
+// key and next key are 1.
+struct Descriptor {
+  std::uint64_t id = 0;
+  std::uint32_t index_root = 0;
+  std::uint32_t head = 0;
+  std::uint32_t tail = 0;
+  std::uint32_t tail_offset = 0;
+  std::uint64_t first_key = 1;
+  std::uint64_t next_key = 1;
+  std::uint64_t bytes = 0;
+  std::uint64_t first_ts = 0;
+  std::uint64_t last_ts = 0;
+  std::uint64_t created = 0;
+  std::uint64_t max_age = 0;
+  std::uint64_t max_bytes = 0;
+  std::uint64_t max_records = 0;
+  std::uint32_t data_pages = 0;
+  std::uint32_t flags = 0; // desc::kHasTtl
+
+  // REQUIRES: first_key <= next_key.
+  std::uint64_t records() const noexcept { return next_key - first_key; }
+  // Some record of the stream had a TTL, so reads must ask the clock.
+  bool has_ttl() const noexcept { return flags & desc::kHasTtl; }
+  // Whether reads hide records by the clock (chain::Reader's `now`).
+  bool read_by_clock() const noexcept { return has_ttl() || max_age != 0; }
+};
+
+namespace desc {
+// The descriptor in the desc::kSize bytes at p. Its fields are not checked:
+// the catalog throws Corrupt on ones out of range, the inspector reports
+// them.
+inline Descriptor decode(const std::uint8_t* p) noexcept {
+  using namespace coding;
+  Descriptor x;
+  x.id = get_u64(p + kId);
+  x.index_root = get_u32(p + kIndexRoot);
+  x.head = get_u32(p + kHead);
+  x.tail = get_u32(p + kTail);
+  x.tail_offset = get_u32(p + kTailOffset);
+  x.first_key = get_u64(p + kFirstKey);
+  x.next_key = get_u64(p + kNextKey);
+  x.bytes = get_u64(p + kBytes);
+  x.first_ts = get_u64(p + kFirstTs);
+  x.last_ts = get_u64(p + kLastTs);
+  x.created = get_u64(p + kCreated);
+  x.max_age = get_u64(p + kMaxAge);
+  x.max_bytes = get_u64(p + kMaxBytes);
+  x.max_records = get_u64(p + kMaxRecords);
+  x.data_pages = get_u32(p + kDataPages);
+  x.flags = get_u32(p + kFlags);
+  return x;
+}
+
+// Writes x into the desc::kSize bytes at p.
+inline void encode(std::uint8_t* p, const Descriptor& x) noexcept {
+  using namespace coding;
+  put_u64(p + kId, x.id);
+  put_u32(p + kIndexRoot, x.index_root);
+  put_u32(p + kHead, x.head);
+  put_u32(p + kTail, x.tail);
+  put_u32(p + kTailOffset, x.tail_offset);
+  put_u64(p + kFirstKey, x.first_key);
+  put_u64(p + kNextKey, x.next_key);
+  put_u64(p + kBytes, x.bytes);
+  put_u64(p + kFirstTs, x.first_ts);
+  put_u64(p + kLastTs, x.last_ts);
+  put_u64(p + kCreated, x.created);
+  put_u64(p + kMaxAge, x.max_age);
+  put_u64(p + kMaxBytes, x.max_bytes);
+  put_u64(p + kMaxRecords, x.max_records);
+  put_u32(p + kDataPages, x.data_pages);
+  put_u32(p + kFlags, x.flags);
+}
 } // namespace desc
 
 } // namespace klite::format

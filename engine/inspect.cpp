@@ -235,28 +235,6 @@ std::uint64_t expiry(std::uint64_t ts, std::uint64_t ttl) {
   return ttl == 0 ? 0 : ts + std::min(ttl, ~std::uint64_t{0} - ts);
 }
 
-Descriptor decode_descriptor(const std::uint8_t* p) {
-  namespace d = fmt::desc;
-  Descriptor x;
-  x.id = get_u64(p + d::kId);
-  x.index_root = get_u32(p + d::kIndexRoot);
-  x.head = get_u32(p + d::kHead);
-  x.tail = get_u32(p + d::kTail);
-  x.tail_offset = get_u32(p + d::kTailOffset);
-  x.first_key = get_u64(p + d::kFirstKey);
-  x.next_key = get_u64(p + d::kNextKey);
-  x.bytes = get_u64(p + d::kBytes);
-  x.first_ts = get_u64(p + d::kFirstTs);
-  x.last_ts = get_u64(p + d::kLastTs);
-  x.created = get_u64(p + d::kCreated);
-  x.max_age = get_u64(p + d::kMaxAge);
-  x.max_bytes = get_u64(p + d::kMaxBytes);
-  x.max_records = get_u64(p + d::kMaxRecords);
-  x.data_pages = get_u32(p + d::kDataPages);
-  x.flags = get_u32(p + d::kFlags);
-  return x;
-}
-
 Stream make_stream(std::string_view key, std::string_view value,
                    std::uint32_t leaf) {
   Stream s;
@@ -264,8 +242,13 @@ Stream make_stream(std::string_view key, std::string_view value,
   s.leaf = leaf;
   s.value_size = value.size();
   s.desc_page = leaf;
+  // A descriptor too short to decode (check_entry reports it) shows as all
+  // zeros, not as a new stream's.
   if (value.size() >= fmt::desc::kSize)
-    s.d = s.tree = decode_descriptor(as_u8(value));
+    s.d = fmt::desc::decode(as_u8(value));
+  else
+    s.d.first_key = s.d.next_key = 0;
+  s.tree = s.d;
   return s;
 }
 
@@ -1466,7 +1449,7 @@ void decode_overlay(const std::uint8_t* m, MetaSlot& s) {
       return;
     }
     s.overlay.push_back(OverlayEntry{at, std::string(as_sv(m + at + 1, k)),
-                                     decode_descriptor(m + at + 1 + k)});
+                                     fmt::desc::decode(m + at + 1 + k)});
     at += 1 + k + static_cast<std::uint32_t>(fmt::desc::kSize);
   }
 }
@@ -2258,7 +2241,7 @@ void tree_page(const File& f, PageDump& out, const std::uint8_t* p) {
                 v_off - key_off - static_cast<std::uint32_t>(c.key.size()),
                 "value length", c.value.size()));
       if (c.value.size() >= fmt::desc::kSize)
-        descriptor_fields(it.fields, v_off, decode_descriptor(as_u8(c.value)));
+        descriptor_fields(it.fields, v_off, fmt::desc::decode(as_u8(c.value)));
       else
         it.fields.push_back(text(v_off,
                                  static_cast<std::uint32_t>(c.value.size()),

@@ -28,6 +28,8 @@
 //    64 levels, and memory is O(page count + the largest record).
 #pragma once
 
+#include "engine/format.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -70,25 +72,9 @@ struct CommitRange {
                       // pages [2, 13)", "does not match its CRC (...)"
 };
 
-// A stream descriptor, decoded field by field (FORMAT.md section 5).
-struct Descriptor {
-  std::uint64_t id = 0;
-  std::uint32_t index_root = 0;
-  std::uint32_t head = 0;
-  std::uint32_t tail = 0;
-  std::uint32_t tail_offset = 0;
-  std::uint64_t first_key = 0;
-  std::uint64_t next_key = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t first_ts = 0;
-  std::uint64_t last_ts = 0;
-  std::uint64_t created = 0;
-  std::uint64_t max_age = 0;
-  std::uint64_t max_bytes = 0;
-  std::uint64_t max_records = 0;
-  std::uint32_t data_pages = 0;
-  std::uint32_t flags = 0; // format::desc::kHasTtl
-};
+// A stream descriptor, decoded field by field (FORMAT.md section 5) and
+// not checked: check() reports what is out of range.
+using Descriptor = format::Descriptor;
 
 // One entry of a meta page's descriptor overlay (format version 4,
 // format.h): the current descriptor of a stream that the catalog tree
