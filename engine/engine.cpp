@@ -926,7 +926,7 @@ void Engine::lead_appends() {
         }
       }
       answer_failed(e, batch);
-      if (!ended) {
+      if (!ended && !batch.empty()) { // (an empty one commits nothing)
         try {
           group = join_group(*txn->impl_);
         } catch (...) {

@@ -69,7 +69,7 @@ public:
   void sync();
   // Grows the file to `size` bytes with allocated (never sparse) blocks.
   void allocate(std::uint64_t size);
-  // Writes n zero bytes from `off` (through write_at, in 1 MiB pieces).
+  // Writes n zero bytes from `off` (through write_gather, 1 MiB a call).
   void write_zeros(std::uint64_t off, std::uint64_t n);
   // Cuts the file to `size` bytes (ftruncate), giving the rest back.
   void truncate(std::uint64_t size);

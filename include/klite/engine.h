@@ -302,9 +302,10 @@ public:
   // for each other, whatever busy_timeout says, and are written together:
   // one thread takes the writer and commits all that are waiting then in
   // one transaction. Each record is still its own: one that fails, say
-  // TooBig, fails alone (at once, not after the others' sync), and if one
-  // fails in a way that ends the shared transaction, the others go again
-  // one transaction each. So they share syncs (group commit) without the
+  // TooBig, fails alone (answered at once, not after the others' sync,
+  // unless its thread is the one writing them; a batch in which all fail
+  // writes nothing), and if one fails in a way that ends the shared
+  // transaction, the others go again one transaction each. So they share syncs (group commit) without the
   // writer passing from thread to thread.
   // Busy still comes from another transaction that holds the writer past
   // busy_timeout, including one of the calling thread's own.
