@@ -207,9 +207,11 @@ TEST_CASE("Pager: File::write_zeros zeroes exactly its range, in any length") {
   klite::test::TempDir dir;
   const std::string path = dir.file("zeros");
   constexpr std::uint64_t kSize = std::uint64_t{5} << 20;
-  for (const auto& [off, n] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+  for (const auto& range : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
            {0, 0}, {7, 1}, {4096, 65535}, {3, 65537}, {100, (1 << 20) + 3},
            {65536, (std::uint64_t{3} << 20) + 4096 * 3 + 17}}) {
+    const std::uint64_t off = range.first, n = range.second; // (clang 14
+    // cannot capture a structured binding, as CAPTURE does)
     CAPTURE(off);
     CAPTURE(n);
     klite::test::write_file_bytes(path, std::string(kSize, '\xA5'));
